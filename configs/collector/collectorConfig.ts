@@ -1,0 +1,83 @@
+import { parse } from "yaml";
+import { renderConfigYaml } from "../yaml";
+import { linkById } from "../../model/links";
+import { portOf, tlsFilePaths } from "../../model/services";
+import type { StackTopology } from "../../model/types";
+
+/** Exporter type for OTLP over gRPC in collector >= v0.144.0 (`otlp` is a deprecated alias). */
+export const OTLP_GRPC_EXPORTER_TYPE = "otlp_grpc";
+export const TEMPO_EXPORTER_ID = `${OTLP_GRPC_EXPORTER_TYPE}/tempo`;
+
+export function renderCollectorConfig(model: StackTopology): string {
+  const collector = model.services.collector;
+  const tls = tlsFilePaths("collector");
+  const serverTls = { cert_file: tls.certFile, key_file: tls.keyFile };
+  const toTempo = linkById(model.links, "collector-to-tempo");
+  if (toTempo.tls !== "tls") throw new Error("model bug: the collector-to-Tempo link is always TLS");
+
+  const document = {
+    receivers: {
+      otlp: {
+        protocols: {
+          // The receiver binds to localhost by default: inside a container nobody could reach it.
+          grpc: { endpoint: `0.0.0.0:${portOf(collector, "otlpGrpc").containerPort}`, tls: serverTls },
+          http: { endpoint: `0.0.0.0:${portOf(collector, "otlpHttp").containerPort}`, tls: serverTls },
+        },
+      },
+    },
+    processors: {
+      // First in the pipeline, so an overloaded collector refuses data instead of being OOM-killed.
+      memory_limiter: { check_interval: "1s", limit_mib: 400, spike_limit_mib: 100 },
+      batch: { send_batch_size: 512, timeout: "1s" },
+    },
+    exporters: {
+      [TEMPO_EXPORTER_ID]: {
+        endpoint: `${toTempo.dialHost}:${toTempo.dialPort}`,
+        tls: { ca_file: toTempo.clientCaFile, server_name_override: toTempo.serverName },
+        // Queue and retry carry spans across a Tempo restart instead of dropping them.
+        sending_queue: { enabled: true, num_consumers: 4, queue_size: 10000 },
+        retry_on_failure: { enabled: true, initial_interval: "1s", max_interval: "10s", max_elapsed_time: "10m" },
+      },
+    },
+    extensions: {
+      health_check: { endpoint: `0.0.0.0:${portOf(collector, "healthCheck").containerPort}`, tls: serverTls },
+    },
+    service: {
+      extensions: ["health_check"],
+      pipelines: {
+        traces: {
+          receivers: ["otlp"],
+          processors: ["memory_limiter", "batch"],
+          exporters: [TEMPO_EXPORTER_ID],
+        },
+      },
+      telemetry: { logs: { level: "info" } },
+    },
+  };
+  return renderConfigYaml(model.config.stackName, document);
+}
+
+export interface CollectorComponentTypes {
+  receivers: string[];
+  processors: string[];
+  exporters: string[];
+  extensions: string[];
+}
+
+/**
+ * Component types a rendered config uses (`otlp_grpc/tempo` -> `otlp_grpc`). The builder
+ * manifest for the end-to-end collector is made from this, so the binary has exactly what the
+ * config needs.
+ */
+export function collectorComponentTypes(renderedConfig: string): CollectorComponentTypes {
+  const doc = parse(renderedConfig) as Record<string, Record<string, unknown> | undefined>;
+  const typesOf = (section: string): string[] => [
+    ...new Set(Object.keys(doc[section] ?? {}).map((id) => id.split("/")[0] ?? id)),
+  ].sort();
+  return {
+    receivers: typesOf("receivers"),
+    processors: typesOf("processors"),
+    exporters: typesOf("exporters"),
+    extensions: typesOf("extensions"),
+  };
+}

@@ -1,0 +1,164 @@
+import { renderCollectorConfig } from "../configs/collector/collectorConfig";
+import { renderPrometheusConfig, renderPrometheusWebConfig } from "../configs/prometheus/prometheusConfig";
+import { renderTempoConfig } from "../configs/tempo/tempoConfig";
+import type { ServiceId, StackConfig } from "./config";
+import { CONTAINER_PATHS, PROJECT_NAME } from "./constants";
+import { HOST_DIAL_NAME, buildLinks, linkById } from "./links";
+import { configFile, portOf, serviceSkeletons, tlsFilePaths, tlsFiles } from "./services";
+import type { EnvValue, HealthcheckModel, ImageModel, ServiceModel, StackModel, StackTopology } from "./types";
+
+/** The app reports its image tag as its version, so a trace names the build that produced it. */
+function imageTag(image: ImageModel): string {
+  const ref = image.kind === "pinned" ? image.ref : image.imageName;
+  return ref.slice(ref.lastIndexOf(":") + 1);
+}
+
+const text = (value: string | number): EnvValue => ({ kind: "text", value: String(value) });
+
+function urlOf(topology: StackTopology, linkId: string): string {
+  const link = linkById(topology.links, linkId);
+  return `${link.tls === "tls" ? "https" : "http"}://${link.dialHost}:${link.dialPort}`;
+}
+
+/** Probes run inside the container against its own port over TLS, trusting the stack CA. */
+function healthcheck(test: string[]): HealthcheckModel {
+  return { test, intervalSeconds: 5, timeoutSeconds: 5, retries: 24, startPeriodSeconds: 5 };
+}
+
+function tempoService(t: StackTopology): Omit<ServiceModel, keyof StackTopology["services"]["tempo"]> {
+  const configPath = CONTAINER_PATHS.tempo.configFile;
+  return {
+    command: [`-config.file=${configPath}`],
+    env: {},
+    files: [configFile("tempo", configPath, renderTempoConfig(t)), ...tlsFiles("tempo")],
+  };
+}
+
+function collectorService(t: StackTopology): Omit<ServiceModel, keyof StackTopology["services"]["collector"]> {
+  const configPath = CONTAINER_PATHS.collector.configFile;
+  return {
+    command: [`--config=${configPath}`],
+    env: {},
+    files: [configFile("collector", configPath, renderCollectorConfig(t)), ...tlsFiles("collector")],
+  };
+}
+
+function appService(t: StackTopology): Omit<ServiceModel, keyof StackTopology["services"]["app"]> {
+  const tls = tlsFilePaths("app");
+  const http = portOf(t.services.app, "http");
+  const { config } = t;
+  return {
+    command: [],
+    env: {
+      OTEL_SERVICE_NAME: text(config.appServiceName),
+      OTEL_RESOURCE_ATTRIBUTES: text(`service.version=${imageTag(t.services.app.image)},deployment.environment=${config.deploymentEnvironment}`),
+      OTEL_EXPORTER_OTLP_PROTOCOL: text("grpc"),
+      OTEL_EXPORTER_OTLP_ENDPOINT: text(urlOf(t, "app-to-collector")),
+      OTEL_EXPORTER_OTLP_CERTIFICATE: text(tls.caFile),
+      OTEL_TRACES_SAMPLER: text("parentbased_always_on"),
+      HOST: text("0.0.0.0"),
+      PORT: text(http.containerPort),
+      TLS_CERT_FILE: text(tls.certFile),
+      TLS_KEY_FILE: text(tls.keyFile),
+      TLS_CA_FILE: text(tls.caFile),
+    },
+    files: tlsFiles("app"),
+    healthcheck: healthcheck(["CMD", "node", "dist/healthcheck.js"]),
+  };
+}
+
+function grafanaService(t: StackTopology): Omit<ServiceModel, keyof StackTopology["services"]["grafana"]> {
+  const tls = tlsFilePaths("grafana");
+  const http = portOf(t.services.grafana, "http");
+  return {
+    command: [],
+    env: {
+      GF_SERVER_PROTOCOL: text(http.tls === "tls" ? "https" : "http"),
+      GF_SERVER_HTTP_PORT: text(http.containerPort),
+      GF_SERVER_CERT_FILE: text(tls.certFile),
+      GF_SERVER_CERT_KEY: text(tls.keyFile),
+      GF_SERVER_DOMAIN: text(HOST_DIAL_NAME),
+      GF_SERVER_ROOT_URL: text(`${urlOf(t, "host-to-grafana")}/`),
+      GF_SECURITY_ADMIN_USER: text("admin"),
+      GF_SECURITY_ADMIN_PASSWORD: { kind: "grafanaAdminPassword" },
+      GF_SECURITY_COOKIE_SECURE: text("true"),
+      GF_AUTH_ANONYMOUS_ENABLED: text("false"),
+      GF_AUTH_DISABLE_LOGIN_FORM: text("false"),
+      GF_ANALYTICS_REPORTING_ENABLED: text("false"),
+      GF_ANALYTICS_CHECK_FOR_UPDATES: text("false"),
+    },
+    files: tlsFiles("grafana"),
+    // The Grafana image ships curl; --cacert keeps the probe verifying, like every other client.
+    healthcheck: healthcheck([
+      "CMD",
+      "curl",
+      "--fail",
+      "--silent",
+      "--cacert",
+      tls.caFile,
+      `https://${HOST_DIAL_NAME}:${http.containerPort}/api/health`,
+    ]),
+  };
+}
+
+function prometheusService(t: StackTopology): Omit<ServiceModel, keyof StackTopology["services"]["prometheus"]> {
+  const paths = CONTAINER_PATHS.prometheus;
+  const http = portOf(t.services.prometheus, "http");
+  return {
+    command: [
+      `--config.file=${paths.configFile}`,
+      `--web.config.file=${paths.webConfigFile}`,
+      `--storage.tsdb.path=${paths.dataDir}`,
+      `--web.listen-address=0.0.0.0:${http.containerPort}`,
+    ],
+    env: {},
+    files: [
+      configFile("prometheus", paths.configFile, renderPrometheusConfig(t)),
+      configFile("prometheus", paths.webConfigFile, renderPrometheusWebConfig(t)),
+      ...tlsFiles("prometheus"),
+    ],
+  };
+}
+
+const SERVICE_DETAILS: Record<ServiceId, (t: StackTopology) => Pick<ServiceModel, "command" | "env" | "files" | "healthcheck">> = {
+  tempo: tempoService,
+  collector: collectorService,
+  app: appService,
+  grafana: grafanaService,
+  prometheus: prometheusService,
+};
+
+/**
+ * The stack as plain data: every service, port, link, certificate and file, derived from the
+ * validated config alone. Pure: the same config always gives the same model.
+ */
+export function buildStackModel(config: StackConfig): StackModel {
+  const skeletons = serviceSkeletons(config);
+  const links = buildLinks(skeletons);
+  const topology: StackTopology = { config, services: skeletons, links };
+  const services = {} as Record<ServiceId, ServiceModel>;
+  for (const id of Object.keys(skeletons) as ServiceId[]) {
+    services[id] = { ...skeletons[id], ...SERVICE_DETAILS[id](topology) };
+  }
+  return {
+    config,
+    stackName: config.stackName,
+    networkName: `${config.stackName}-${PROJECT_NAME}`,
+    services,
+    links,
+    ca: {
+      commonName: `${PROJECT_NAME} ${config.stackName} CA`,
+      // The CA outlives the certificates it signs, so renewing them never needs a new CA.
+      validityHours: config.certificates.validityHours * 2,
+      earlyRenewalHours: config.certificates.earlyRenewalHours,
+    },
+    hostUrls: {
+      grafana: urlOf(topology, "host-to-grafana"),
+      tempoApi: urlOf(topology, "host-to-tempo"),
+      app: urlOf(topology, "host-to-app"),
+      prometheus: urlOf(topology, "host-to-prometheus"),
+      collectorOtlpGrpc: urlOf(topology, "host-to-collector-grpc"),
+      collectorOtlpHttp: urlOf(topology, "host-to-collector-http"),
+    },
+  };
+}

@@ -1,0 +1,305 @@
+import { DEFAULTS, DEFAULT_IMAGES, PROJECT_NAME } from "./constants";
+import { ConfigProblem, StackConfigError } from "./errors";
+
+export type TlsMode = "tls" | "plaintext";
+export const TLS_MODES: readonly TlsMode[] = ["tls", "plaintext"];
+
+export type HostPortName = keyof typeof DEFAULTS.hostPorts;
+export type ServiceId = keyof typeof DEFAULTS.networkAliases;
+export const SERVICE_IDS: readonly ServiceId[] = ["tempo", "collector", "app", "grafana", "prometheus"];
+
+/** Where the app image comes from: built from `app/` by the program, or an image the stack names. */
+export type AppImageSource =
+  | { kind: "build"; context: string; dockerfile: string; imageName: string }
+  | { kind: "image"; image: string };
+
+/** Stack configuration after validation and defaults: everything the model needs, nothing Pulumi-specific. */
+export interface StackConfig {
+  stackName: string;
+  hostBindAddress: string;
+  hostPorts: Record<HostPortName, number>;
+  networkAliases: Record<ServiceId, string>;
+  images: { tempo: string; collector: string; grafana: string; prometheus: string; app: AppImageSource };
+  tls: { tempoInternalGrpc: TlsMode };
+  appServiceName: string;
+  deploymentEnvironment: string;
+  keepDataVolume: boolean;
+  certificates: { validityHours: number; earlyRenewalHours: number };
+  tempo: { traceIdlePeriodSeconds: number; flushCheckPeriodSeconds: number };
+  verification: { traces: number; minFraction: number; deadlineSeconds: number };
+}
+
+/** Keys a stack file may set under the `tracing-stack:` namespace. */
+export const KNOWN_SETTINGS = [
+  "hostBindAddress",
+  "hostPorts",
+  "networkAliases",
+  "images",
+  "tls",
+  "appServiceName",
+  "deploymentEnvironment",
+  "keepDataVolume",
+  "certificates",
+  "tempo",
+  "verification",
+  "grafanaAdminPassword",
+] as const;
+
+const DNS_LABEL = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Stack names become part of container, network and volume names. */
+const STACK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+const key = (path: string): string => `${PROJECT_NAME}:${path}`;
+
+/**
+ * Reads one setting group while recording problems instead of throwing, so the user sees every
+ * mistake of a stack file at once.
+ */
+class Reader {
+  readonly problems: ConfigProblem[] = [];
+
+  constructor(private readonly raw: Readonly<Record<string, unknown>>) {}
+
+  problem(path: string, message: string, fix: string): void {
+    this.problems.push({ setting: key(path), message, fix });
+  }
+
+  object(name: string): Record<string, unknown> {
+    const value = this.raw[name];
+    if (value === undefined) return {};
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      this.problem(name, `must be a map, got ${JSON.stringify(value)}.`, `write it as a YAML map of settings under \`${key(name)}:\`.`);
+      return {};
+    }
+    const obj = value as Record<string, unknown>;
+    return obj;
+  }
+
+  unknownFields(group: string, obj: Record<string, unknown>, known: readonly string[]): void {
+    for (const field of Object.keys(obj)) {
+      if (!known.includes(field)) {
+        this.problem(`${group}.${field}`, "is not a known setting.", `use one of: ${known.join(", ")}.`);
+      }
+    }
+  }
+
+  integer(path: string, value: unknown, fallback: number, min: number, max: number): number {
+    if (value === undefined) return fallback;
+    const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
+      this.problem(path, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}.`, `set it to a number between ${min} and ${max}.`);
+      return fallback;
+    }
+    return n;
+  }
+
+  fraction(path: string, value: unknown, fallback: number): number {
+    if (value === undefined) return fallback;
+    const n = typeof value === "string" ? Number(value) : value;
+    if (typeof n !== "number" || !Number.isFinite(n) || n <= 0 || n > 1) {
+      this.problem(path, `must be a number greater than 0 and at most 1, got ${JSON.stringify(value)}.`, "set it to e.g. 1 (every trace) or 0.9.");
+      return fallback;
+    }
+    return n;
+  }
+
+  boolean(path: string, value: unknown, fallback: boolean): boolean {
+    if (value === undefined) return fallback;
+    if (value === true || value === "true") return true;
+    if (value === false || value === "false") return false;
+    this.problem(path, `must be true or false, got ${JSON.stringify(value)}.`, "set it to true or false.");
+    return fallback;
+  }
+
+  string(path: string, value: unknown, fallback: string): string {
+    if (value === undefined) return fallback;
+    if (typeof value !== "string" || value.length === 0) {
+      this.problem(path, `must be a non-empty string, got ${JSON.stringify(value)}.`, "set it to a non-empty string.");
+      return fallback;
+    }
+    return value;
+  }
+
+  dnsLabel(path: string, value: unknown, fallback: string): string {
+    const s = this.string(path, value, fallback);
+    if (!DNS_LABEL.test(s)) {
+      this.problem(path, `"${s}" is not a valid DNS label.`, "use 1-63 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (e.g. \"tempo\").");
+      return fallback;
+    }
+    return s;
+  }
+
+  pinnedImage(path: string, value: unknown, fallback: string): string {
+    const image = this.string(path, value, fallback);
+    const problem = imagePinProblem(image);
+    if (problem) {
+      this.problem(path, `"${image}" ${problem}.`, `name an exact version, e.g. "${fallback}".`);
+      return fallback;
+    }
+    return image;
+  }
+
+  tlsMode(path: string, value: unknown, fallback: TlsMode): TlsMode {
+    if (value === undefined) return fallback;
+    if (typeof value === "string" && (TLS_MODES as readonly string[]).includes(value)) return value as TlsMode;
+    this.problem(path, `unknown TLS mode ${JSON.stringify(value)}.`, `set it to one of: ${TLS_MODES.join(", ")}.`);
+    return fallback;
+  }
+}
+
+/** Why an image reference is not pinned, or undefined when it is. */
+export function imagePinProblem(image: string): string | undefined {
+  if (/@sha256:[0-9a-f]{64}$/.test(image)) return undefined;
+  const lastSlash = image.lastIndexOf("/");
+  const colon = image.indexOf(":", lastSlash + 1);
+  if (colon < 0) return "has no tag, so Docker would use the floating \"latest\"";
+  const tag = image.slice(colon + 1);
+  if (tag === "" || tag === "latest") return "uses the floating \"latest\" tag";
+  if (!/\d/.test(tag)) return `uses the floating tag "${tag}"`;
+  return undefined;
+}
+
+/**
+ * Validates the stack's `tracing-stack:*` settings and fills in defaults.
+ * Throws a StackConfigError listing every problem, before any resource exists.
+ *
+ * @param raw settings without the namespace prefix, values already parsed from YAML/JSON
+ */
+export function parseStackConfig(stackName: string, raw: Readonly<Record<string, unknown>>): StackConfig {
+  const r = new Reader(raw);
+
+  if (!STACK_NAME.test(stackName)) {
+    r.problems.push({
+      setting: "stack name",
+      message: `"${stackName}" cannot be part of Docker container, network and volume names.`,
+      fix: "use letters, digits, '_', '.' and '-' only (e.g. `pulumi stack init staging`).",
+    });
+  }
+  for (const name of Object.keys(raw)) {
+    if (!(KNOWN_SETTINGS as readonly string[]).includes(name)) {
+      r.problem(name, "is not a known setting.", `use one of: ${KNOWN_SETTINGS.join(", ")}.`);
+    }
+  }
+
+  const hostBindAddress = r.string("hostBindAddress", raw.hostBindAddress, DEFAULTS.hostBindAddress);
+  if (!IPV4.test(hostBindAddress)) {
+    r.problem("hostBindAddress", `"${hostBindAddress}" is not an IPv4 address.`, "set 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).");
+  }
+
+  const hostPortsRaw = r.object("hostPorts");
+  const portNames = Object.keys(DEFAULTS.hostPorts) as HostPortName[];
+  r.unknownFields("hostPorts", hostPortsRaw, portNames);
+  const hostPorts = {} as Record<HostPortName, number>;
+  for (const name of portNames) {
+    hostPorts[name] = r.integer(`hostPorts.${name}`, hostPortsRaw[name], DEFAULTS.hostPorts[name], 1, 65535);
+  }
+  const byPort = new Map<number, HostPortName[]>();
+  for (const name of portNames) byPort.set(hostPorts[name], [...(byPort.get(hostPorts[name]) ?? []), name]);
+  for (const [port, names] of byPort) {
+    if (names.length > 1) {
+      r.problem(
+        `hostPorts.${names[1]}`,
+        `host port ${port} is also used by hostPorts.${names[0]}; two services cannot publish on one host port.`,
+        `give each of ${names.map((n) => `hostPorts.${n}`).join(" and ")} its own port.`,
+      );
+    }
+  }
+
+  const aliasesRaw = r.object("networkAliases");
+  r.unknownFields("networkAliases", aliasesRaw, SERVICE_IDS);
+  const networkAliases = {} as Record<ServiceId, string>;
+  for (const id of SERVICE_IDS) {
+    networkAliases[id] = r.dnsLabel(`networkAliases.${id}`, aliasesRaw[id], DEFAULTS.networkAliases[id]);
+  }
+  const seenAliases = new Map<string, ServiceId>();
+  for (const id of SERVICE_IDS) {
+    const other = seenAliases.get(networkAliases[id]);
+    if (other) {
+      r.problem(`networkAliases.${id}`, `"${networkAliases[id]}" is already the alias of ${other}.`, "give every service its own network alias.");
+    }
+    seenAliases.set(networkAliases[id], id);
+  }
+
+  const imagesRaw = r.object("images");
+  r.unknownFields("images", imagesRaw, ["tempo", "collector", "grafana", "prometheus", "app"]);
+  const images: StackConfig["images"] = {
+    tempo: r.pinnedImage("images.tempo", imagesRaw.tempo, DEFAULT_IMAGES.tempo),
+    collector: r.pinnedImage("images.collector", imagesRaw.collector, DEFAULT_IMAGES.collector),
+    grafana: r.pinnedImage("images.grafana", imagesRaw.grafana, DEFAULT_IMAGES.grafana),
+    prometheus: r.pinnedImage("images.prometheus", imagesRaw.prometheus, DEFAULT_IMAGES.prometheus),
+    app:
+      imagesRaw.app === undefined
+        ? { kind: "build", context: "app", dockerfile: "app/Dockerfile", imageName: `${PROJECT_NAME}/app:${stackName}` }
+        : { kind: "image", image: r.pinnedImage("images.app", imagesRaw.app, "my-registry/my-app:1.0.0") },
+  };
+  if (!/^v?2\./.test(images.tempo.split(":").pop() ?? "") && !images.tempo.includes("@sha256:")) {
+    r.problem(
+      "images.tempo",
+      `"${images.tempo}" is not a Tempo 2.x image; Tempo 3 has no ingester, so tempo_ingester_traces_created_total never rises and the verification cannot prove storage.`,
+      `use a 2.x tag, e.g. "${DEFAULT_IMAGES.tempo}".`,
+    );
+  }
+
+  const tlsRaw = r.object("tls");
+  r.unknownFields("tls", tlsRaw, ["tempoInternalGrpc"]);
+  const tls = { tempoInternalGrpc: r.tlsMode("tls.tempoInternalGrpc", tlsRaw.tempoInternalGrpc, "tls") };
+
+  const appServiceName = r.string("appServiceName", raw.appServiceName, DEFAULTS.appServiceName);
+  const deploymentEnvironment = r.string("deploymentEnvironment", raw.deploymentEnvironment, stackName);
+  const keepDataVolume = r.boolean("keepDataVolume", raw.keepDataVolume, false);
+
+  const certsRaw = r.object("certificates");
+  r.unknownFields("certificates", certsRaw, ["validityHours", "earlyRenewalHours"]);
+  const certificates = {
+    validityHours: r.integer("certificates.validityHours", certsRaw.validityHours, DEFAULTS.certificateValidityHours, 2, 24 * 825),
+    earlyRenewalHours: r.integer("certificates.earlyRenewalHours", certsRaw.earlyRenewalHours, DEFAULTS.certificateEarlyRenewalHours, 1, 24 * 825),
+  };
+  if (certificates.earlyRenewalHours >= certificates.validityHours) {
+    r.problem(
+      "certificates.earlyRenewalHours",
+      `${certificates.earlyRenewalHours} h is not less than certificates.validityHours (${certificates.validityHours} h), so every deployment would replace every certificate.`,
+      "set it well below validityHours (the default is 720 h of a 8760 h certificate).",
+    );
+  }
+
+  const tempoRaw = r.object("tempo");
+  r.unknownFields("tempo", tempoRaw, ["traceIdlePeriodSeconds", "flushCheckPeriodSeconds"]);
+  const tempo = {
+    traceIdlePeriodSeconds: r.integer("tempo.traceIdlePeriodSeconds", tempoRaw.traceIdlePeriodSeconds, DEFAULTS.tempoTraceIdlePeriodSeconds, 1, 3600),
+    flushCheckPeriodSeconds: r.integer("tempo.flushCheckPeriodSeconds", tempoRaw.flushCheckPeriodSeconds, DEFAULTS.tempoFlushCheckPeriodSeconds, 1, 3600),
+  };
+
+  const verificationRaw = r.object("verification");
+  r.unknownFields("verification", verificationRaw, ["traces", "minFraction", "deadlineSeconds"]);
+  const verification = {
+    traces: r.integer("verification.traces", verificationRaw.traces, DEFAULTS.verificationTraces, 1, 1000),
+    minFraction: r.fraction("verification.minFraction", verificationRaw.minFraction, DEFAULTS.verificationMinFraction),
+    deadlineSeconds: r.integer("verification.deadlineSeconds", verificationRaw.deadlineSeconds, DEFAULTS.verificationDeadlineSeconds, 10, 3600),
+  };
+  const sweepSeconds = tempo.traceIdlePeriodSeconds + tempo.flushCheckPeriodSeconds;
+  if (verification.deadlineSeconds < sweepSeconds * 2) {
+    r.problem(
+      "verification.deadlineSeconds",
+      `${verification.deadlineSeconds} s is too short: Tempo only counts a trace after tempo.traceIdlePeriodSeconds + tempo.flushCheckPeriodSeconds (${sweepSeconds} s).`,
+      `set it to at least ${sweepSeconds * 2}.`,
+    );
+  }
+
+  if (r.problems.length > 0) throw new StackConfigError(stackName, r.problems);
+
+  return {
+    stackName,
+    hostBindAddress,
+    hostPorts,
+    networkAliases,
+    images,
+    tls,
+    appServiceName,
+    deploymentEnvironment,
+    keepDataVolume,
+    certificates,
+    tempo,
+    verification,
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The single place where container ports, image pins, user ids and in-container paths are written.
+ * Everything else (configs, components, tests, the end-to-end suite) reads them from the model.
+ */
+
+export const PROJECT_NAME = "tracing-stack";
+
+/** Ports the processes listen on inside their containers. */
+export const CONTAINER_PORTS = {
+  tempoHttpApi: 3200,
+  tempoInternalGrpc: 9095,
+  tempoOtlpGrpc: 4317,
+  tempoOtlpHttp: 4318,
+  collectorOtlpGrpc: 4317,
+  collectorOtlpHttp: 4318,
+  collectorHealthCheck: 13133,
+  appHttp: 3010,
+  grafanaHttp: 3000,
+  prometheusHttp: 9090,
+} as const;
+
+/**
+ * Pinned images. Tempo stays on 2.x: 3.0 removed the ingester and with it
+ * `tempo_ingester_traces_created_total`, which the verification depends on.
+ */
+export const DEFAULT_IMAGES = {
+  tempo: "grafana/tempo:2.10.8",
+  collector: "otel/opentelemetry-collector-contrib:0.159.0",
+  grafana: "grafana/grafana:12.3.1",
+  prometheus: "prom/prometheus:v3.5.0",
+} as const;
+
+/** The users the official images run as; files they must read are owned by them. */
+export const IMAGE_USERS = {
+  tempo: { uid: 10001, gid: 10001 },
+  collector: { uid: 10001, gid: 10001 },
+  app: { uid: 1000, gid: 1000 },
+  grafana: { uid: 472, gid: 0 },
+  prometheus: { uid: 65534, gid: 65534 },
+} as const;
+
+/** Where each container finds its configuration and TLS material. */
+export const CONTAINER_PATHS = {
+  tempo: {
+    configFile: "/etc/tempo/tempo.yaml",
+    tlsDir: "/etc/tempo/tls",
+    dataDir: "/var/tempo",
+  },
+  collector: {
+    configFile: "/etc/otelcol-contrib/config.yaml",
+    tlsDir: "/etc/otelcol-contrib/tls",
+  },
+  app: {
+    tlsDir: "/etc/app/tls",
+  },
+  grafana: {
+    tlsDir: "/etc/grafana/tls",
+  },
+  prometheus: {
+    configFile: "/etc/prometheus/prometheus.yml",
+    webConfigFile: "/etc/prometheus/web-config.yml",
+    tlsDir: "/etc/prometheus/tls",
+    dataDir: "/prometheus",
+  },
+} as const;
+
+/** Defaults a stack file may override. */
+export const DEFAULTS = {
+  hostBindAddress: "127.0.0.1",
+  hostPorts: {
+    grafana: 3000,
+    tempoApi: 3200,
+    app: 3010,
+    collectorOtlpGrpc: 4317,
+    collectorOtlpHttp: 4318,
+    prometheus: 9090,
+  },
+  networkAliases: {
+    tempo: "tempo",
+    collector: "otel-collector",
+    app: "app",
+    grafana: "grafana",
+    prometheus: "prometheus",
+  },
+  appServiceName: "tracing-stack-app",
+  certificateValidityHours: 24 * 365,
+  certificateEarlyRenewalHours: 24 * 30,
+  tempoTraceIdlePeriodSeconds: 5,
+  tempoFlushCheckPeriodSeconds: 5,
+  verificationTraces: 10,
+  verificationMinFraction: 1,
+  verificationDeadlineSeconds: 180,
+} as const;

@@ -1,0 +1,66 @@
+import type { ServiceId } from "./config";
+import { portOf, ServiceSkeleton, tlsFilePaths } from "./services";
+import type { LinkClient, LinkModel } from "./types";
+
+/** Host-side programs dial published ports by this name; it is a SAN of every certificate. */
+export const HOST_DIAL_NAME = "localhost";
+/** Tempo's single binary dials its own internal gRPC server on loopback. */
+export const LOOPBACK_ADDRESS = "127.0.0.1";
+
+interface LinkDefinition {
+  id: string;
+  description: string;
+  client: LinkClient;
+  server: ServiceId;
+  serverPortName: string;
+}
+
+/** Every connection the stack makes. Renderers write client settings from these, never from literals. */
+const LINK_DEFINITIONS: readonly LinkDefinition[] = [
+  { id: "app-to-collector", description: "app exports spans over OTLP/gRPC", client: "app", server: "collector", serverPortName: "otlpGrpc" },
+  { id: "collector-to-tempo", description: "collector exports spans to Tempo's OTLP/gRPC receiver", client: "collector", server: "tempo", serverPortName: "otlpGrpc" },
+  { id: "tempo-internal", description: "Tempo's distributor, querier and generator clients dial its internal gRPC server", client: "tempo", server: "tempo", serverPortName: "internalGrpc" },
+  { id: "grafana-to-tempo", description: "Grafana's Tempo datasource queries Tempo's HTTP API", client: "grafana", server: "tempo", serverPortName: "httpApi" },
+  { id: "grafana-to-prometheus", description: "Grafana's Prometheus datasource queries Prometheus", client: "grafana", server: "prometheus", serverPortName: "http" },
+  { id: "prometheus-to-tempo", description: "Prometheus scrapes Tempo's /metrics", client: "prometheus", server: "tempo", serverPortName: "httpApi" },
+  { id: "host-to-tempo", description: "the verifier and users reach Tempo's API", client: "host", server: "tempo", serverPortName: "httpApi" },
+  { id: "host-to-app", description: "the verifier drives traffic through the app", client: "host", server: "app", serverPortName: "http" },
+  { id: "host-to-grafana", description: "browsers and the Grafana provider reach Grafana", client: "host", server: "grafana", serverPortName: "http" },
+  { id: "host-to-prometheus", description: "users reach Prometheus", client: "host", server: "prometheus", serverPortName: "http" },
+  { id: "host-to-collector-grpc", description: "users' own services export OTLP/gRPC to the collector", client: "host", server: "collector", serverPortName: "otlpGrpc" },
+  { id: "host-to-collector-http", description: "users' own services export OTLP/HTTP to the collector", client: "host", server: "collector", serverPortName: "otlpHttp" },
+];
+
+export function buildLinks(services: Record<ServiceId, ServiceSkeleton>): LinkModel[] {
+  return LINK_DEFINITIONS.map((def) => {
+    const server = services[def.server];
+    const port = portOf(server, def.serverPortName);
+    if (def.client === "host") {
+      if (!port.published) throw new Error(`model bug: link ${def.id} needs ${def.server}.${port.name} published`);
+      return {
+        ...def,
+        protocol: port.protocol,
+        dialHost: HOST_DIAL_NAME,
+        dialPort: port.published.port,
+        tls: port.tls,
+        serverName: HOST_DIAL_NAME,
+      };
+    }
+    const selfDial = def.client === def.server;
+    return {
+      ...def,
+      protocol: port.protocol,
+      dialHost: selfDial ? LOOPBACK_ADDRESS : server.networkAlias,
+      dialPort: port.containerPort,
+      tls: port.tls,
+      clientCaFile: tlsFilePaths(def.client).caFile,
+      serverName: server.networkAlias,
+    };
+  });
+}
+
+export function linkById(links: readonly LinkModel[], id: string): LinkModel {
+  const link = links.find((l) => l.id === id);
+  if (!link) throw new Error(`model bug: no link ${id}`);
+  return link;
+}

@@ -1,0 +1,127 @@
+import { CONTAINER_PATHS, CONTAINER_PORTS, IMAGE_USERS } from "./constants";
+import type { ServiceId, StackConfig } from "./config";
+import type { CertificateSpec, ContainerFile, HealthcheckModel, ImageModel, PortModel, ServiceModel } from "./types";
+import type { HostPortName } from "./config";
+
+/** The TLS material every service receives: its own certificate and key, and the stack CA it trusts. */
+export interface TlsFilePaths {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+export function tlsFilePaths(service: ServiceId): TlsFilePaths {
+  const dir = CONTAINER_PATHS[service].tlsDir;
+  return { caFile: `${dir}/ca.crt`, certFile: `${dir}/${service}.crt`, keyFile: `${dir}/${service}.key` };
+}
+
+/**
+ * Certificates and the CA are world-readable by design; the private key is readable by the
+ * image's user alone, because the official images run as fixed non-root uids.
+ */
+export function tlsFiles(service: ServiceId): ContainerFile[] {
+  const { uid, gid } = IMAGE_USERS[service];
+  const paths = tlsFilePaths(service);
+  return [
+    { path: paths.caFile, content: { kind: "caCertificate" }, uid, gid, mode: "0444" },
+    { path: paths.certFile, content: { kind: "serviceCertificate", service }, uid, gid, mode: "0444" },
+    { path: paths.keyFile, content: { kind: "servicePrivateKey", service }, uid, gid, mode: "0400" },
+  ];
+}
+
+export function configFile(service: ServiceId, path: string, text: string): ContainerFile {
+  const { uid, gid } = IMAGE_USERS[service];
+  return { path, content: { kind: "text", text }, uid, gid, mode: "0444" };
+}
+
+function published(config: StackConfig, hostPortName: HostPortName): PortModel["published"] {
+  return { hostPortName, address: config.hostBindAddress, port: config.hostPorts[hostPortName] };
+}
+
+export function containerName(config: StackConfig, service: ServiceId): string {
+  return `${config.stackName}-${config.networkAliases[service]}`;
+}
+
+function certificateFor(config: StackConfig, service: ServiceId): CertificateSpec {
+  const alias = config.networkAliases[service];
+  const container = containerName(config, service);
+  return {
+    commonName: alias,
+    dnsNames: [...new Set([alias, container, "localhost"])],
+    ipAddresses: ["127.0.0.1"],
+    allowedUses: ["digital_signature", "key_encipherment", "server_auth", "client_auth"],
+    validityHours: config.certificates.validityHours,
+    earlyRenewalHours: config.certificates.earlyRenewalHours,
+  };
+}
+
+function pinned(ref: string): ImageModel {
+  return { kind: "pinned", ref };
+}
+
+/** A service before its rendered config files and environment are attached. */
+export type ServiceSkeleton = Omit<ServiceModel, "files" | "env" | "command" | "healthcheck"> & {
+  healthcheck?: HealthcheckModel;
+};
+
+function skeleton(
+  config: StackConfig,
+  id: ServiceId,
+  image: ImageModel,
+  ports: PortModel[],
+  volumes: ServiceModel["volumes"] = [],
+): ServiceSkeleton {
+  const { uid, gid } = IMAGE_USERS[id];
+  return {
+    id,
+    containerName: containerName(config, id),
+    networkAlias: config.networkAliases[id],
+    image,
+    user: `${uid}:${gid}`,
+    ports,
+    certificate: certificateFor(config, id),
+    volumes,
+  };
+}
+
+export function serviceSkeletons(config: StackConfig): Record<ServiceId, ServiceSkeleton> {
+  const internalGrpcTls = config.tls.tempoInternalGrpc;
+  const appImage: ImageModel =
+    config.images.app.kind === "build"
+      ? { kind: "build", context: config.images.app.context, dockerfile: config.images.app.dockerfile, imageName: config.images.app.imageName }
+      : pinned(config.images.app.image);
+  return {
+    tempo: skeleton(
+      config,
+      "tempo",
+      pinned(config.images.tempo),
+      [
+        { name: "httpApi", containerPort: CONTAINER_PORTS.tempoHttpApi, protocol: "http", tls: "tls", published: published(config, "tempoApi") },
+        { name: "internalGrpc", containerPort: CONTAINER_PORTS.tempoInternalGrpc, protocol: "grpc", tls: internalGrpcTls },
+        { name: "otlpGrpc", containerPort: CONTAINER_PORTS.tempoOtlpGrpc, protocol: "grpc", tls: "tls" },
+        { name: "otlpHttp", containerPort: CONTAINER_PORTS.tempoOtlpHttp, protocol: "http", tls: "tls" },
+      ],
+      [{ volumeName: `${config.stackName}-tempo-data`, containerPath: CONTAINER_PATHS.tempo.dataDir, retainOnDelete: config.keepDataVolume }],
+    ),
+    collector: skeleton(config, "collector", pinned(config.images.collector), [
+      { name: "otlpGrpc", containerPort: CONTAINER_PORTS.collectorOtlpGrpc, protocol: "grpc", tls: "tls", published: published(config, "collectorOtlpGrpc") },
+      { name: "otlpHttp", containerPort: CONTAINER_PORTS.collectorOtlpHttp, protocol: "http", tls: "tls", published: published(config, "collectorOtlpHttp") },
+      { name: "healthCheck", containerPort: CONTAINER_PORTS.collectorHealthCheck, protocol: "http", tls: "tls" },
+    ]),
+    app: skeleton(config, "app", appImage, [
+      { name: "http", containerPort: CONTAINER_PORTS.appHttp, protocol: "http", tls: "tls", published: published(config, "app") },
+    ]),
+    grafana: skeleton(config, "grafana", pinned(config.images.grafana), [
+      { name: "http", containerPort: CONTAINER_PORTS.grafanaHttp, protocol: "http", tls: "tls", published: published(config, "grafana") },
+    ]),
+    prometheus: skeleton(config, "prometheus", pinned(config.images.prometheus), [
+      { name: "http", containerPort: CONTAINER_PORTS.prometheusHttp, protocol: "http", tls: "tls", published: published(config, "prometheus") },
+    ]),
+  };
+}
+
+export function portOf(service: Pick<ServiceModel, "id" | "ports">, name: string): PortModel {
+  const port = service.ports.find((p) => p.name === name);
+  if (!port) throw new Error(`model bug: ${service.id} has no port named ${name}`);
+  return port;
+}

@@ -1,0 +1,127 @@
+import type { AppImageSource, HostPortName, ServiceId, StackConfig, TlsMode } from "./config";
+
+export type { AppImageSource, HostPortName, ServiceId, StackConfig, TlsMode };
+
+export type Protocol = "grpc" | "http";
+
+/** A port a service listens on inside its container, and where (if anywhere) it is published. */
+export interface PortModel {
+  /** Stable name, e.g. `otlpGrpc`; links refer to ports by it. */
+  name: string;
+  containerPort: number;
+  protocol: Protocol;
+  tls: TlsMode;
+  /** Published on the Docker host; absent for ports only the stack's network reaches. */
+  published?: { hostPortName: HostPortName; address: string; port: number };
+}
+
+/** What a service's certificate must contain; the PKI component turns it into a signed certificate. */
+export interface CertificateSpec {
+  commonName: string;
+  /** Every name a client may dial: network alias, container name, `localhost`. */
+  dnsNames: string[];
+  ipAddresses: string[];
+  /** The certificate serves TLS and also authenticates its service as a client (mTLS-ready). */
+  allowedUses: string[];
+  validityHours: number;
+  earlyRenewalHours: number;
+}
+
+/** Where a file's bytes come from. PEMs are resolved by the PKI component, never held in the model. */
+export type FileContent =
+  | { kind: "text"; text: string }
+  | { kind: "caCertificate" }
+  | { kind: "serviceCertificate"; service: ServiceId }
+  | { kind: "servicePrivateKey"; service: ServiceId };
+
+export interface ContainerFile {
+  path: string;
+  content: FileContent;
+  uid: number;
+  gid: number;
+  /** Octal, as Docker uploads expect, e.g. "0400". */
+  mode: string;
+}
+
+export type EnvValue = { kind: "text"; value: string } | { kind: "grafanaAdminPassword" };
+
+export interface VolumeMount {
+  /** Docker volume name: carries the stack name so stacks do not share data. */
+  volumeName: string;
+  containerPath: string;
+  /** Kept on `pulumi destroy` (stack config `keepDataVolume`). */
+  retainOnDelete: boolean;
+}
+
+export interface HealthcheckModel {
+  test: string[];
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  retries: number;
+  startPeriodSeconds: number;
+}
+
+export type ImageModel =
+  | { kind: "pinned"; ref: string }
+  | { kind: "build"; context: string; dockerfile: string; imageName: string };
+
+export interface ServiceModel {
+  id: ServiceId;
+  /** Docker container name: `<stack>-<alias>`. */
+  containerName: string;
+  networkAlias: string;
+  image: ImageModel;
+  /** `uid:gid` the process runs as; the owner of the files it must read. */
+  user: string;
+  command: string[];
+  env: Record<string, EnvValue>;
+  ports: PortModel[];
+  certificate: CertificateSpec;
+  files: ContainerFile[];
+  volumes: VolumeMount[];
+  /** Set where the image ships a tool that can probe over TLS; Pulumi then waits for health. */
+  healthcheck?: HealthcheckModel;
+}
+
+/** Who opens a connection: a service, or a program on the Docker host (verifier, browser, Grafana provider). */
+export type LinkClient = ServiceId | "host";
+
+/**
+ * One connection the stack relies on, as its client is configured to make it.
+ * The renderers read links to write client settings, so each link is the only source of its endpoint.
+ */
+export interface LinkModel {
+  id: string;
+  description: string;
+  client: LinkClient;
+  server: ServiceId;
+  serverPortName: string;
+  protocol: Protocol;
+  /** The host name the client dials; must be a SAN of the server's certificate when TLS is on. */
+  dialHost: string;
+  /** The port the client dials: the server's container port, or its published host port. */
+  dialPort: number;
+  tls: TlsMode;
+  /** In-container path of the CA the client trusts; undefined for host clients, which get the PEM. */
+  clientCaFile?: string;
+  /** The name the client checks in the server certificate. */
+  serverName: string;
+}
+
+export interface StackModel {
+  config: StackConfig;
+  stackName: string;
+  networkName: string;
+  services: Record<ServiceId, ServiceModel>;
+  links: LinkModel[];
+  ca: { commonName: string; validityHours: number; earlyRenewalHours: number };
+  /** URLs a user (and the verifier) opens on the Docker host. */
+  hostUrls: { grafana: string; tempoApi: string; app: string; prometheus: string; collectorOtlpGrpc: string; collectorOtlpHttp: string };
+}
+
+/** What the config renderers read: topology without the rendered files. A StackModel is one too. */
+export interface StackTopology {
+  config: StackConfig;
+  services: Record<ServiceId, Omit<ServiceModel, "files" | "env" | "command" | "healthcheck">>;
+  links: LinkModel[];
+}
