@@ -128,24 +128,28 @@ const SERVICE_DETAILS: Record<ServiceId, (t: StackTopology) => Pick<ServiceModel
   prometheus: prometheusService,
 };
 
+/** Services, ports and links of a validated config, before config files are rendered. */
+export function buildTopology(config: StackConfig): StackTopology {
+  const services = serviceSkeletons(config);
+  return { config, services, links: buildLinks(services) };
+}
+
 /**
- * The stack as plain data: every service, port, link, certificate and file, derived from the
- * validated config alone. Pure: the same config always gives the same model.
+ * Renders every container's files and environment from a topology. The end-to-end suite calls
+ * this on deliberately broken topologies to reintroduce the seeds' failures through the model.
  */
-export function buildStackModel(config: StackConfig): StackModel {
-  const skeletons = serviceSkeletons(config);
-  const links = buildLinks(skeletons);
-  const topology: StackTopology = { config, services: skeletons, links };
+export function assembleStackModel(topology: StackTopology): StackModel {
+  const { config } = topology;
   const services = {} as Record<ServiceId, ServiceModel>;
-  for (const id of Object.keys(skeletons) as ServiceId[]) {
-    services[id] = { ...skeletons[id], ...SERVICE_DETAILS[id](topology) };
+  for (const id of Object.keys(topology.services) as ServiceId[]) {
+    services[id] = { ...topology.services[id], ...SERVICE_DETAILS[id](topology) };
   }
   return {
     config,
     stackName: config.stackName,
     networkName: `${config.stackName}-${PROJECT_NAME}`,
     services,
-    links,
+    links: topology.links,
     ca: {
       commonName: `${PROJECT_NAME} ${config.stackName} CA`,
       // The CA outlives the certificates it signs, so renewing them never needs a new CA.
@@ -161,4 +165,12 @@ export function buildStackModel(config: StackConfig): StackModel {
       collectorOtlpHttp: urlOf(topology, "host-to-collector-http"),
     },
   };
+}
+
+/**
+ * The stack as plain data: every service, port, link, certificate and file, derived from the
+ * validated config alone. Pure: the same config always gives the same model.
+ */
+export function buildStackModel(config: StackConfig): StackModel {
+  return assembleStackModel(buildTopology(config));
 }

@@ -6,7 +6,8 @@ import { parseStackConfig } from "./config";
 import { PROJECT_NAME } from "./constants";
 import type { StackModel } from "./types";
 
-export { buildStackModel } from "./build";
+export { assembleStackModel, buildStackModel, buildTopology } from "./build";
+export { PROJECT_NAME, CONTAINER_PORTS } from "./constants";
 export { parseStackConfig, imagePinProblem, KNOWN_SETTINGS, SERVICE_IDS, TLS_MODES } from "./config";
 export { StackConfigError } from "./errors";
 export type { ConfigProblem } from "./errors";

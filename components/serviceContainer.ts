@@ -1,0 +1,103 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { ContainerFile, EnvValue, FileContent, ServiceId, ServiceModel } from "../model";
+import type { ServiceTlsMaterial } from "./pki";
+
+export interface ServiceContainerArgs {
+  stackName: string;
+  service: ServiceModel;
+  imageRef: pulumi.Input<string>;
+  networkName: pulumi.Input<string>;
+  caCertificatePem: pulumi.Input<string>;
+  tlsMaterial: Record<ServiceId, ServiceTlsMaterial>;
+  grafanaAdminPassword: pulumi.Input<string>;
+}
+
+function fileBytes(content: FileContent, args: ServiceContainerArgs): pulumi.Input<string> {
+  switch (content.kind) {
+    case "text":
+      return content.text;
+    case "caCertificate":
+      return args.caCertificatePem;
+    case "serviceCertificate":
+      return args.tlsMaterial[content.service].certificatePem;
+    case "servicePrivateKey":
+      return args.tlsMaterial[content.service].privateKeyPem;
+  }
+}
+
+function upload(file: ContainerFile, args: ServiceContainerArgs): docker.types.input.ContainerUpload {
+  return {
+    file: file.path,
+    content: fileBytes(file.content, args),
+    owner: String(file.uid),
+    group: String(file.gid),
+    permissions: file.mode,
+  };
+}
+
+function envEntry(name: string, value: EnvValue, args: ServiceContainerArgs): pulumi.Output<string> {
+  switch (value.kind) {
+    case "text":
+      return pulumi.output(`${name}=${value.value}`);
+    case "grafanaAdminPassword":
+      return pulumi.secret(pulumi.interpolate`${name}=${args.grafanaAdminPassword}`);
+  }
+}
+
+/** One service of the model as a Docker container (plus its data volumes), deciding nothing itself. */
+export class ServiceContainer extends pulumi.ComponentResource {
+  readonly containerId: pulumi.Output<string>;
+  readonly containerName: pulumi.Output<string>;
+
+  constructor(name: string, args: ServiceContainerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tracing-stack:index:ServiceContainer", name, {}, opts);
+    const service = args.service;
+
+    const volumes = service.volumes.map(
+      (mount) =>
+        new docker.Volume(
+          mount.volumeName,
+          { name: mount.volumeName, labels: [{ label: "tracing-stack.stack", value: args.stackName }] },
+          { parent: this, retainOnDelete: mount.retainOnDelete },
+        ),
+    );
+
+    const hc = service.healthcheck;
+    const container = new docker.Container(
+      name,
+      {
+        name: service.containerName,
+        image: args.imageRef,
+        user: service.user,
+        command: service.command.length > 0 ? service.command : undefined,
+        envs: Object.entries(service.env).map(([envName, value]) => envEntry(envName, value, args)),
+        uploads: service.files.map((file) => upload(file, args)),
+        networksAdvanced: [{ name: args.networkName, aliases: [service.networkAlias] }],
+        ports: service.ports
+          .filter((port) => port.published)
+          .map((port) => ({ internal: port.containerPort, external: port.published!.port, ip: port.published!.address, protocol: "tcp" })),
+        volumes: service.volumes.map((mount, i) => ({ volumeName: volumes[i]!.name, containerPath: mount.containerPath })),
+        healthcheck: hc && {
+          tests: hc.test,
+          interval: `${hc.intervalSeconds}s`,
+          timeout: `${hc.timeoutSeconds}s`,
+          retries: hc.retries,
+          startPeriod: `${hc.startPeriodSeconds}s`,
+        },
+        // Only a container with a healthcheck can be waited for; dependants then start on a healthy service.
+        wait: hc !== undefined,
+        waitTimeout: hc ? hc.intervalSeconds * hc.retries + hc.startPeriodSeconds : undefined,
+        restart: "unless-stopped",
+        labels: [
+          { label: "tracing-stack.stack", value: args.stackName },
+          { label: "tracing-stack.service", value: service.id },
+        ],
+      },
+      { parent: this },
+    );
+    this.containerId = container.id;
+    this.containerName = container.name;
+    this.registerOutputs({ containerId: this.containerId, containerName: this.containerName });
+  }
+}

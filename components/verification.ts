@@ -1,0 +1,55 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "node:path";
+
+export interface PostDeployVerificationArgs {
+  projectDir: string;
+  tempoApiUrl: string;
+  appUrl: string;
+  caCertificatePem: pulumi.Input<string>;
+  traces: number;
+  minFraction: number;
+  deadlineSeconds: number;
+  /** Anything whose change must re-run the verification: container ids, image refs, certificates. */
+  triggers: pulumi.Input<string>[];
+}
+
+/**
+ * Runs the verifier after every container is up. A non-zero exit (not verified, or Tempo not
+ * reachable) fails `pulumi up`, with the verifier's diagnosis in the error.
+ */
+export class PostDeployVerification extends pulumi.ComponentResource {
+  /** The verifier's JSON report. */
+  readonly result: pulumi.Output<string>;
+
+  constructor(name: string, args: PostDeployVerificationArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tracing-stack:index:PostDeployVerification", name, {}, opts);
+    const cli = path.join(args.projectDir, "bin", "tracing-stack-verify.js");
+    const run = [
+      "node",
+      JSON.stringify(cli),
+      "--json",
+      `--traces ${args.traces}`,
+      `--min-fraction ${args.minFraction}`,
+      `--deadline-seconds ${args.deadlineSeconds}`,
+    ].join(" ");
+    const verify = new command.local.Command(
+      name,
+      {
+        create: run,
+        // Same command on update: a changed input means a changed stack, which must be proven again.
+        update: run,
+        dir: args.projectDir,
+        environment: {
+          VERIFY_TEMPO_URL: args.tempoApiUrl,
+          VERIFY_APP_URL: args.appUrl,
+          VERIFY_CA_PEM: args.caCertificatePem,
+        },
+        triggers: args.triggers,
+      },
+      { parent: this },
+    );
+    this.result = verify.stdout;
+    this.registerOutputs({ result: this.result });
+  }
+}

@@ -1,0 +1,133 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { StackPki } from "./components/pki";
+import { StackNetwork } from "./components/network";
+import { ServiceImage } from "./components/serviceImage";
+import { ServiceContainer } from "./components/serviceContainer";
+import { GrafanaProvisioning } from "./components/grafanaProvisioning";
+import { PostDeployVerification } from "./components/verification";
+import { grafanaDatasources } from "./configs/grafana/datasources";
+import { ingestionHealthDashboard } from "./configs/grafana/dashboards/ingestionHealth";
+import { buildStackModel, parseStackConfig, PROJECT_NAME, SERVICE_IDS } from "./model";
+import type { CertificateSpec, ServiceId, StackModel } from "./model";
+
+/**
+ * This project's settings from the running stack, values parsed the way the Pulumi CLI stores
+ * them (objects as JSON, scalars as strings).
+ */
+function projectSettings(): Record<string, unknown> {
+  const prefix = `${PROJECT_NAME}:`;
+  const settings: Record<string, unknown> = {};
+  for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (!fullKey.startsWith(prefix)) continue;
+    let parsed: unknown = value;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      // A plain string setting such as `hostBindAddress: 127.0.0.1`.
+    }
+    settings[fullKey.slice(prefix.length)] = parsed;
+  }
+  return settings;
+}
+
+export interface StackOutputs {
+  grafanaUrl: string;
+  tempoApiUrl: string;
+  appUrl: string;
+  prometheusUrl: string;
+  collectorOtlpGrpcUrl: string;
+  collectorOtlpHttpUrl: string;
+  caCertificate: pulumi.Output<string>;
+  grafanaAdminPassword: pulumi.Output<string>;
+  grafanaDashboardUrls: pulumi.Output<string[]>;
+  verification: pulumi.Output<unknown>;
+}
+
+/** The whole stack. The model is built (and bad config rejected) before any resource exists. */
+export function deployStack(projectDir: string): StackOutputs {
+  const stackName = pulumi.getStack();
+  const model: StackModel = buildStackModel(parseStackConfig(stackName, projectSettings()));
+
+  const config = new pulumi.Config();
+  const grafanaAdminPassword: pulumi.Output<string> =
+    config.getSecret("grafanaAdminPassword") ??
+    new random.RandomPassword("grafana-admin-password", { length: 24, special: false }).result;
+
+  const certificates = {} as Record<ServiceId, CertificateSpec>;
+  for (const id of SERVICE_IDS) certificates[id] = model.services[id].certificate;
+  const pki = new StackPki("pki", { ca: model.ca, certificates });
+  const network = new StackNetwork("network", { networkName: model.networkName });
+
+  // Start order follows the data path: storage first, then what writes to it, then what reads it.
+  const startOrder: ServiceId[] = ["tempo", "collector", "app", "prometheus", "grafana"];
+  const containers = {} as Record<ServiceId, ServiceContainer>;
+  const imageRefs: pulumi.Output<string>[] = [];
+  for (const id of startOrder) {
+    const service = model.services[id];
+    const image = new ServiceImage(`${id}-image`, { image: service.image, projectDir });
+    imageRefs.push(image.imageRef);
+    const upstream = startOrder.slice(0, startOrder.indexOf(id)).map((dep) => containers[dep]);
+    containers[id] = new ServiceContainer(
+      id,
+      {
+        stackName,
+        service,
+        imageRef: image.imageRef,
+        networkName: network.name,
+        caCertificatePem: pki.caCertificatePem,
+        tlsMaterial: pki.services,
+        grafanaAdminPassword,
+      },
+      { dependsOn: upstream },
+    );
+  }
+
+  const datasources = grafanaDatasources(model);
+  const provisioning = new GrafanaProvisioning(
+    "grafana",
+    {
+      url: model.hostUrls.grafana,
+      adminPassword: grafanaAdminPassword,
+      caCertificatePem: pki.caCertificatePem,
+      datasources: [datasources.tempo, datasources.prometheus],
+      folder: { uid: `tracing-stack-${stackName}`.slice(0, 40), title: `Tracing stack (${stackName})` },
+      dashboards: [ingestionHealthDashboard(model)],
+    },
+    { dependsOn: [containers.grafana] },
+  );
+
+  const verification = new PostDeployVerification(
+    "verify-ingestion",
+    {
+      projectDir,
+      tempoApiUrl: model.hostUrls.tempoApi,
+      appUrl: model.hostUrls.app,
+      caCertificatePem: pki.caCertificatePem,
+      traces: model.config.verification.traces,
+      minFraction: model.config.verification.minFraction,
+      deadlineSeconds: model.config.verification.deadlineSeconds,
+      triggers: [...SERVICE_IDS.map((id) => containers[id].containerId), ...imageRefs, pki.caCertificatePem],
+    },
+    { dependsOn: Object.values(containers) },
+  );
+
+  return {
+    grafanaUrl: model.hostUrls.grafana,
+    tempoApiUrl: model.hostUrls.tempoApi,
+    appUrl: model.hostUrls.app,
+    prometheusUrl: model.hostUrls.prometheus,
+    collectorOtlpGrpcUrl: model.hostUrls.collectorOtlpGrpc,
+    collectorOtlpHttpUrl: model.hostUrls.collectorOtlpHttp,
+    caCertificate: pki.caCertificatePem,
+    grafanaAdminPassword: pulumi.secret(grafanaAdminPassword),
+    grafanaDashboardUrls: provisioning.dashboardUrls,
+    verification: verification.result.apply((stdout) => {
+      try {
+        return JSON.parse(stdout) as unknown;
+      } catch {
+        return stdout;
+      }
+    }),
+  };
+}
