@@ -1,0 +1,219 @@
+import { parse } from "yaml";
+import { grafanaDatasources } from "../../configs/grafana/datasources";
+import type { ContainerFile, FileContent, ServiceId, ServiceModel, StackModel } from "../../model";
+
+/**
+ * Wiring as the rendered files and environment actually say it, read back independently of the
+ * model's link table. The checks below compare what clients dial with what servers listen on, so
+ * a renderer that wrote the wrong port, or TLS on one end only, is caught.
+ */
+/** What is spoken on a connection: a client reaching a port that speaks something else fails. */
+export type Speaks = "otlp-grpc" | "otlp-http" | "tempo-internal-grpc" | "tempo-http-api" | "prometheus-http" | "grafana-http" | "app-http";
+
+export interface ObservedServer {
+  service: ServiceId;
+  speaks: Speaks;
+  port: number;
+  tls: boolean;
+  certFile?: string;
+  keyFile?: string;
+  what: string;
+}
+
+export interface ObservedClient {
+  client: ServiceId;
+  speaks: Speaks;
+  what: string;
+  dialHost: string;
+  dialPort: number;
+  tls: boolean;
+  caFile?: string;
+  /** The name checked against the server certificate. */
+  verifiedName?: string;
+}
+
+type Doc = Record<string, unknown>;
+const get = (doc: unknown, path: string): unknown =>
+  path.split(".").reduce<unknown>((node, key) => (node && typeof node === "object" ? (node as Doc)[key] : undefined), doc);
+
+function fileText(service: ServiceModel, path: string): string {
+  const file = service.files.find((f) => f.path === path);
+  if (!file || file.content.kind !== "text") throw new Error(`${service.id} has no rendered file ${path}`);
+  return file.content.text;
+}
+
+function env(service: ServiceModel, name: string): string | undefined {
+  const value = service.env[name];
+  return value?.kind === "text" ? value.value : undefined;
+}
+
+function hostPort(endpoint: string): { host: string; port: number } {
+  const url = /^[a-z]+:\/\//.test(endpoint) ? new URL(endpoint) : new URL(`tcp://${endpoint}`);
+  return { host: url.hostname, port: Number(url.port) };
+}
+
+export function observedServers(model: StackModel): ObservedServer[] {
+  const servers: ObservedServer[] = [];
+  const tempo = parse(fileText(model.services.tempo, "/etc/tempo/tempo.yaml")) as Doc;
+  const tlsOf = (node: unknown) => ({
+    tls: node !== undefined && node !== null,
+    certFile: get(node, "cert_file") as string | undefined,
+    keyFile: get(node, "key_file") as string | undefined,
+  });
+  servers.push({ service: "tempo", speaks: "tempo-http-api", what: "tempo server.http", port: get(tempo, "server.http_listen_port") as number, ...tlsOf(get(tempo, "server.http_tls_config")) });
+  servers.push({ service: "tempo", speaks: "tempo-internal-grpc", what: "tempo server.grpc", port: get(tempo, "server.grpc_listen_port") as number, ...tlsOf(get(tempo, "server.grpc_tls_config")) });
+  for (const proto of ["grpc", "http"]) {
+    const receiver = get(tempo, `distributor.receivers.otlp.protocols.${proto}`);
+    servers.push({ service: "tempo", speaks: `otlp-${proto}` as Speaks, what: `tempo otlp ${proto} receiver`, port: hostPort(get(receiver, "endpoint") as string).port, ...tlsOf(get(receiver, "tls")) });
+  }
+
+  const collector = parse(fileText(model.services.collector, "/etc/otelcol-contrib/config.yaml")) as Doc;
+  for (const proto of ["grpc", "http"]) {
+    const receiver = get(collector, `receivers.otlp.protocols.${proto}`);
+    servers.push({ service: "collector", speaks: `otlp-${proto}` as Speaks, what: `collector otlp ${proto} receiver`, port: hostPort(get(receiver, "endpoint") as string).port, ...tlsOf(get(receiver, "tls")) });
+  }
+
+  const app = model.services.app;
+  servers.push({ service: "app", speaks: "app-http", what: "app http server", port: Number(env(app, "PORT")), tls: env(app, "TLS_CERT_FILE") !== undefined, certFile: env(app, "TLS_CERT_FILE"), keyFile: env(app, "TLS_KEY_FILE") });
+
+  const grafana = model.services.grafana;
+  servers.push({ service: "grafana", speaks: "grafana-http", what: "grafana server", port: Number(env(grafana, "GF_SERVER_HTTP_PORT")), tls: env(grafana, "GF_SERVER_PROTOCOL") === "https", certFile: env(grafana, "GF_SERVER_CERT_FILE"), keyFile: env(grafana, "GF_SERVER_CERT_KEY") });
+
+  const prometheus = model.services.prometheus;
+  const flag = (name: string) => prometheus.command.find((c) => c.startsWith(`--${name}=`))?.split("=")[1];
+  const webConfig = parse(fileText(prometheus, flag("web.config.file") ?? "")) as Doc;
+  servers.push({ service: "prometheus", speaks: "prometheus-http", what: "prometheus web", port: hostPort(flag("web.listen-address") ?? "").port, ...tlsOf(get(webConfig, "tls_server_config")) });
+  return servers;
+}
+
+export function observedClients(model: StackModel): ObservedClient[] {
+  const clients: ObservedClient[] = [];
+  const collector = parse(fileText(model.services.collector, "/etc/otelcol-contrib/config.yaml")) as Doc;
+  const pipelineExporters = get(collector, "service.pipelines.traces.exporters") as string[];
+  for (const id of pipelineExporters) {
+    const exporter = get(collector, `exporters.${id}`) as Doc;
+    const target = hostPort(exporter.endpoint as string);
+    const tls = exporter.tls as Doc | undefined;
+    clients.push({
+      client: "collector",
+      speaks: id.startsWith("otlp_grpc") ? "otlp-grpc" : "otlp-http",
+      what: `collector exporter ${id}`,
+      dialHost: target.host,
+      dialPort: target.port,
+      tls: tls?.insecure !== true,
+      caFile: tls?.ca_file as string | undefined,
+      verifiedName: (tls?.server_name_override as string | undefined) ?? target.host,
+    });
+  }
+
+  const tempo = parse(fileText(model.services.tempo, "/etc/tempo/tempo.yaml")) as Doc;
+  const selfAddress = get(tempo, "ingester.lifecycler.address") as string;
+  const grpcPort = get(tempo, "server.grpc_listen_port") as number;
+  const internalClients: Array<[string, string]> = [
+    ["ingester_client.grpc_client_config", `${selfAddress}:${grpcPort}`],
+    ["metrics_generator_client.grpc_client_config", `${get(tempo, "metrics_generator.ring.instance_addr") as string}:${grpcPort}`],
+    ["querier.frontend_worker.grpc_client_config", get(tempo, "querier.frontend_worker.frontend_address") as string],
+  ];
+  for (const [key, dial] of internalClients) {
+    const target = hostPort(dial);
+    const cfg = get(tempo, key) as Doc;
+    clients.push({
+      client: "tempo",
+      speaks: "tempo-internal-grpc",
+      what: `tempo ${key}`,
+      dialHost: target.host,
+      dialPort: target.port,
+      tls: cfg.tls_enabled === true,
+      caFile: cfg.tls_ca_path as string | undefined,
+      verifiedName: (cfg.tls_server_name as string | undefined) ?? target.host,
+    });
+  }
+
+  const app = model.services.app;
+  const endpoint = env(app, "OTEL_EXPORTER_OTLP_ENDPOINT") ?? "";
+  const appTarget = hostPort(endpoint);
+  clients.push({ client: "app", speaks: env(app, "OTEL_EXPORTER_OTLP_PROTOCOL") === "grpc" ? "otlp-grpc" : "otlp-http", what: "app OTLP exporter", dialHost: appTarget.host, dialPort: appTarget.port, tls: endpoint.startsWith("https://"), caFile: env(app, "OTEL_EXPORTER_OTLP_CERTIFICATE"), verifiedName: appTarget.host });
+
+  const prometheus = parse(fileText(model.services.prometheus, "/etc/prometheus/prometheus.yml")) as Doc;
+  for (const job of get(prometheus, "scrape_configs") as Doc[]) {
+    for (const targetText of (get(job, "static_configs") as Doc[]).flatMap((s) => s.targets as string[])) {
+      const target = hostPort(targetText);
+      clients.push({
+        client: "prometheus",
+        // Tempo serves /metrics on its HTTP API port.
+        speaks: "tempo-http-api",
+        what: `prometheus scrape ${job.job_name as string}`,
+        dialHost: target.host,
+        dialPort: target.port,
+        tls: job.scheme === "https",
+        caFile: get(job, "tls_config.ca_file") as string | undefined,
+        verifiedName: (get(job, "tls_config.server_name") as string | undefined) ?? target.host,
+      });
+    }
+  }
+
+  for (const ds of Object.values(grafanaDatasources(model))) {
+    const target = hostPort(ds.url);
+    clients.push({
+      client: "grafana",
+      speaks: ds.type === "tempo" ? "tempo-http-api" : "prometheus-http",
+      what: `grafana datasource ${ds.name}`,
+      dialHost: target.host,
+      dialPort: target.port,
+      tls: ds.url.startsWith("https://"),
+      // Grafana gets the CA PEM itself in secureJsonData, not a file.
+      caFile: ds.jsonData.tlsAuthWithCACert === true ? "secureJsonData.tlsCACert" : undefined,
+      verifiedName: (ds.jsonData.serverName as string | undefined) ?? target.host,
+    });
+  }
+  return clients;
+}
+
+function resolveServer(model: StackModel, client: ObservedClient): ServiceId | undefined {
+  if (client.dialHost === "127.0.0.1" || client.dialHost === "localhost") return client.client;
+  return (Object.values(model.services) as ServiceModel[]).find((s) => s.networkAlias === client.dialHost || s.containerName === client.dialHost)?.id;
+}
+
+function fileContent(service: ServiceModel, path: string | undefined): FileContent | undefined {
+  return service.files.find((f: ContainerFile) => f.path === path)?.content;
+}
+
+/** Every wiring problem of a model, as sentences a user could act on; empty when all is consistent. */
+export function wiringProblems(model: StackModel): string[] {
+  const problems: string[] = [];
+  const servers = observedServers(model);
+  for (const client of observedClients(model)) {
+    const serverId = resolveServer(model, client);
+    if (!serverId) {
+      problems.push(`${client.what} dials ${client.dialHost}, which is no service of the stack`);
+      continue;
+    }
+    const server = servers.find((s) => s.service === serverId && s.port === client.dialPort);
+    if (!server) {
+      problems.push(`${client.what} dials ${serverId} port ${client.dialPort}, where ${serverId} does not listen (it listens on ${servers.filter((s) => s.service === serverId).map((s) => `${s.port} (${s.what})`).join(", ")})`);
+      continue;
+    }
+    if (client.speaks !== server.speaks) {
+      problems.push(`${client.what} speaks ${client.speaks} to ${serverId} port ${client.dialPort}, but that port is ${server.what} (${server.speaks})`);
+      continue;
+    }
+    if (client.tls !== server.tls) {
+      problems.push(`${client.what} uses ${client.tls ? "TLS" : "plaintext"} but ${server.what} serves ${server.tls ? "TLS" : "plaintext"}`);
+      continue;
+    }
+    if (!client.tls) continue;
+    const serverService = model.services[serverId];
+    const certContent = fileContent(serverService, server.certFile);
+    const keyContent = fileContent(serverService, server.keyFile);
+    if (certContent?.kind !== "serviceCertificate" || certContent.service !== serverId) problems.push(`${server.what} does not serve ${serverId}'s own certificate`);
+    if (keyContent?.kind !== "servicePrivateKey" || keyContent.service !== serverId) problems.push(`${server.what} does not use ${serverId}'s own private key`);
+    const trusts = client.caFile === "secureJsonData.tlsCACert" ? { kind: "caCertificate" } : fileContent(model.services[client.client], client.caFile);
+    if (trusts?.kind !== "caCertificate") problems.push(`${client.what} does not trust the stack CA (CA file ${client.caFile ?? "missing"})`);
+    const cert = serverService.certificate;
+    const name = client.verifiedName ?? client.dialHost;
+    if (!cert.dnsNames.includes(name) && !cert.ipAddresses.includes(name)) {
+      problems.push(`${client.what} verifies the name "${name}", which is not in ${serverId}'s certificate (${[...cert.dnsNames, ...cert.ipAddresses].join(", ")})`);
+    }
+  }
+  return problems;
+}
