@@ -1,0 +1,257 @@
+/**
+ * Turns the environment into the service's settings, refusing any setting that would
+ * make it export spans without verified TLS or drop them silently. No I/O here, so every
+ * rule is unit-tested; the files it names are read and checked by tls-material.ts.
+ */
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Every message names the variable to fix, because that is what an operator searches for. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** A value together with the variable it came from, so later errors can name that variable. */
+export interface Setting {
+  variable: string;
+  value: string;
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Serve HTTPS with these files; absent means plain HTTP (local development only). */
+  tls?: { cert: Setting; key: Setting };
+}
+
+export interface CollectorTlsFiles {
+  ca: Setting;
+  clientCert?: Setting;
+  clientKey?: Setting;
+}
+
+export interface ExporterConfig {
+  endpoint: Setting;
+  /** Absent only when OTEL_EXPORTER_OTLP_INSECURE=true explicitly allowed a plain-text endpoint. */
+  tls?: CollectorTlsFiles;
+}
+
+export const SAMPLER_NAMES = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+export type SamplerName = (typeof SAMPLER_NAMES)[number];
+
+export interface SamplerConfig {
+  name: SamplerName;
+  /** Only used by the *traceidratio samplers. */
+  ratio: number;
+}
+
+export interface BatchConfig {
+  scheduledDelayMillis?: number;
+  exportTimeoutMillis?: number;
+  maxQueueSize?: number;
+  maxExportBatchSize?: number;
+}
+
+export interface AppConfig {
+  serviceName: string;
+  server: ServerConfig;
+  exporter: ExporterConfig;
+  /** Absent means the SDK default, parentbased_always_on. */
+  sampler?: SamplerConfig;
+  batch: BatchConfig;
+}
+
+export const DEFAULT_SERVICE_NAME = 'tracing-stack-app';
+export const DEFAULT_HOST = '0.0.0.0';
+export const DEFAULT_PORT = 3010;
+/** The OTLP specification's default gRPC endpoint; plain text, so it is refused unless insecure is allowed. */
+export const DEFAULT_OTLP_GRPC_ENDPOINT = 'http://localhost:4317';
+
+/** Blank counts as unset, as the OpenTelemetry specification requires. */
+function read(env: Env, variable: string): Setting | undefined {
+  const value = env[variable]?.trim();
+  return value ? { variable, value } : undefined;
+}
+
+/** The traces-specific variable wins over the generic one, as in every OpenTelemetry SDK. */
+function readOtlp(env: Env, suffix: string): Setting | undefined {
+  return read(env, `OTEL_EXPORTER_OTLP_TRACES_${suffix}`) ?? read(env, `OTEL_EXPORTER_OTLP_${suffix}`);
+}
+
+export function parsePort(setting: Setting | undefined, problems: string[]): number {
+  if (!setting) return DEFAULT_PORT;
+  const port = /^\d+$/.test(setting.value) ? Number(setting.value) : NaN;
+  if (!Number.isInteger(port) || port > 65535) {
+    problems.push(`${setting.variable}="${setting.value}" is not a TCP port (0-65535)`);
+    return DEFAULT_PORT;
+  }
+  return port;
+}
+
+function parseServer(env: Env, problems: string[]): ServerConfig {
+  const host = read(env, 'HOST')?.value ?? DEFAULT_HOST;
+  const port = parsePort(read(env, 'PORT'), problems);
+  const cert = read(env, 'TLS_CERT_FILE');
+  const key = read(env, 'TLS_KEY_FILE');
+  if (cert && key) return { host, port, tls: { cert, key } };
+  if (cert) problems.push('TLS_KEY_FILE is not set but TLS_CERT_FILE is: HTTPS needs both the certificate and its private key');
+  if (key) problems.push('TLS_CERT_FILE is not set but TLS_KEY_FILE is: HTTPS needs both the certificate and its private key');
+  return { host, port };
+}
+
+function parseBoolean(setting: Setting | undefined, problems: string[]): boolean {
+  if (!setting) return false;
+  const value = setting.value.toLowerCase();
+  if (value === 'true') return true;
+  if (value !== 'false') problems.push(`${setting.variable}="${setting.value}" must be "true" or "false"`);
+  return false;
+}
+
+function parseExporter(env: Env, problems: string[]): ExporterConfig {
+  const protocol = readOtlp(env, 'PROTOCOL');
+  if (protocol && protocol.value !== 'grpc') {
+    problems.push(`${protocol.variable}="${protocol.value}" is not supported: this service exports spans with OTLP over gRPC only ("grpc")`);
+  }
+  const insecure = parseBoolean(readOtlp(env, 'INSECURE'), problems);
+  const given = readOtlp(env, 'ENDPOINT');
+  const endpoint = given ?? { variable: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: DEFAULT_OTLP_GRPC_ENDPOINT };
+
+  let url: URL;
+  try {
+    url = new URL(endpoint.value);
+  } catch {
+    problems.push(`${endpoint.variable}="${endpoint.value}" is not a URL: use https://<collector-host>:4317`);
+    return { endpoint };
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    problems.push(`${endpoint.variable}="${endpoint.value}" must start with https:// (the scheme decides whether TLS is used)`);
+    return { endpoint };
+  }
+  if (url.pathname !== '/' && url.pathname !== '') {
+    problems.push(`${endpoint.variable}="${endpoint.value}" has a path: an OTLP/gRPC endpoint is scheme://host:port only (/v1/traces is for OTLP/HTTP)`);
+  }
+  if (url.protocol === 'http:') {
+    if (!insecure) {
+      const what = given ? `is "${endpoint.value}", a plain-text endpoint` : `is not set and the OTLP default ${DEFAULT_OTLP_GRPC_ENDPOINT} is plain text`;
+      problems.push(
+        `${endpoint.variable} ${what}: use an https:// endpoint and set OTEL_EXPORTER_OTLP_CERTIFICATE to the CA file that signed the collector's certificate ` +
+          '(or set OTEL_EXPORTER_OTLP_INSECURE=true to send spans unencrypted on purpose)',
+      );
+    }
+    return { endpoint };
+  }
+
+  const ca = readOtlp(env, 'CERTIFICATE');
+  const clientCert = readOtlp(env, 'CLIENT_CERTIFICATE');
+  const clientKey = readOtlp(env, 'CLIENT_KEY');
+  if (!ca) {
+    problems.push(
+      `OTEL_EXPORTER_OTLP_CERTIFICATE is not set: ${endpoint.variable} is https://, so the CA file (PEM) that signed the collector's certificate is required to verify it`,
+    );
+  }
+  if (clientCert && !clientKey) {
+    problems.push('OTEL_EXPORTER_OTLP_CLIENT_KEY is not set but OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is: mTLS needs both');
+  }
+  if (clientKey && !clientCert) {
+    problems.push('OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is not set but OTEL_EXPORTER_OTLP_CLIENT_KEY is: mTLS needs both');
+  }
+  if (!ca) return { endpoint };
+  return clientCert && clientKey ? { endpoint, tls: { ca, clientCert, clientKey } } : { endpoint, tls: { ca } };
+}
+
+function isSamplerName(value: string): value is SamplerName {
+  return (SAMPLER_NAMES as readonly string[]).includes(value);
+}
+
+function parseSampler(env: Env, problems: string[]): SamplerConfig | undefined {
+  const sampler = read(env, 'OTEL_TRACES_SAMPLER');
+  if (!sampler) return undefined;
+  if (!isSamplerName(sampler.value)) {
+    problems.push(`${sampler.variable}="${sampler.value}" is not supported; use one of: ${SAMPLER_NAMES.join(', ')}`);
+    return undefined;
+  }
+  const arg = read(env, 'OTEL_TRACES_SAMPLER_ARG');
+  if (!sampler.value.endsWith('traceidratio') || !arg) return { name: sampler.value, ratio: 1 };
+  const ratio = Number(arg.value);
+  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
+    problems.push(`${arg.variable}="${arg.value}" must be a number between 0 and 1 for ${sampler.value}`);
+    return undefined;
+  }
+  return { name: sampler.value, ratio };
+}
+
+function parseCount(env: Env, variable: string, min: number, problems: string[]): number | undefined {
+  const setting = read(env, variable);
+  if (!setting) return undefined;
+  const value = /^\d+$/.test(setting.value) ? Number(setting.value) : NaN;
+  if (!Number.isSafeInteger(value) || value < min) {
+    problems.push(`${variable}="${setting.value}" must be a whole number >= ${min}`);
+    return undefined;
+  }
+  return value;
+}
+
+function parseBatch(env: Env, problems: string[]): BatchConfig {
+  // Unset values stay undefined so the SDK's own defaults apply.
+  return {
+    scheduledDelayMillis: parseCount(env, 'OTEL_BSP_SCHEDULE_DELAY', 0, problems),
+    exportTimeoutMillis: parseCount(env, 'OTEL_BSP_EXPORT_TIMEOUT', 1, problems),
+    maxQueueSize: parseCount(env, 'OTEL_BSP_MAX_QUEUE_SIZE', 1, problems),
+    maxExportBatchSize: parseCount(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 1, problems),
+  };
+}
+
+/**
+ * OTEL_RESOURCE_ATTRIBUTES is applied by the SDK's env detector, which skips malformed input
+ * without a word; checking it here turns a typo into a start-up error instead of missing attributes.
+ */
+function parseResourceAttributes(env: Env, problems: string[]): Record<string, string> {
+  const setting = read(env, 'OTEL_RESOURCE_ATTRIBUTES');
+  const attributes: Record<string, string> = {};
+  if (!setting) return attributes;
+  for (const pair of setting.value.split(',')) {
+    if (!pair.trim()) continue;
+    const eq = pair.indexOf('=');
+    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
+    if (!key) {
+      problems.push(`${setting.variable} entry "${pair.trim()}" is not key=value (expected e.g. service.version=1.2.3,deployment.environment=prod)`);
+      continue;
+    }
+    try {
+      attributes[key] = decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      problems.push(`${setting.variable} entry "${pair.trim()}" has a value that is not valid percent-encoding`);
+    }
+  }
+  return attributes;
+}
+
+/** Parses and validates everything at once so one start attempt reports every problem. */
+export function parseConfig(env: Env): AppConfig {
+  const problems: string[] = [];
+  const resourceAttributes = parseResourceAttributes(env, problems);
+  const config: AppConfig = {
+    // Precedence from the specification: OTEL_SERVICE_NAME, then service.name in OTEL_RESOURCE_ATTRIBUTES.
+    serviceName: read(env, 'OTEL_SERVICE_NAME')?.value ?? resourceAttributes['service.name'] ?? DEFAULT_SERVICE_NAME,
+    server: parseServer(env, problems),
+    exporter: parseExporter(env, problems),
+    sampler: parseSampler(env, problems),
+    batch: parseBatch(env, problems),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
