@@ -117,6 +117,8 @@ export async function runProgram(
       outputs[name] = value;
     }
   }
+  // Let registrations still in flight (component outputs) finish before the next run resets the mocks.
+  await pulumi.runtime.disconnect();
   return { resources, outputs, secretOutputs };
 }
 

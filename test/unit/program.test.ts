@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { loadStackModelFromFile, SERVICE_IDS } from "../../model";
+import { fakePem, ofType, PROJECT_DIR, runProgram, stackFiles, VERIFIED_REPORT } from "../support/pulumiMocks";
+import type { ProgramRun, RecordedResource } from "../support/pulumiMocks";
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const isSecret = (v: unknown): boolean => typeof v === "object" && v !== null && SECRET_SIG in v;
+const reveal = <T>(v: unknown): T => (isSecret(v) ? (v as { value: T }).value : (v as T));
+
+interface Upload { file: string; content: string; owner: string; group: string; permissions: string }
+interface Port { internal: number; external: number; ip: string }
+
+const container = (run: ProgramRun, id: string): RecordedResource => {
+  const found = ofType(run, "docker:index/container:Container").find((c) => c.name === id);
+  assert.ok(found, `no container ${id}`);
+  return found;
+};
+const uploads = (c: RecordedResource): Upload[] => reveal<Upload[]>(c.inputs.uploads);
+const envs = (c: RecordedResource): string[] => reveal<string[]>(c.inputs.envs);
+
+const runs = new Map<string, ProgramRun>();
+before(async () => {
+  for (const stack of stackFiles()) runs.set(stack, await runProgram(stack));
+});
+
+describe("the program under mocks", () => {
+  it("ships at least two stack files", () => {
+    assert.ok(stackFiles().includes("dev"));
+    assert.ok(stackFiles().length >= 2);
+  });
+
+  for (const stack of stackFiles()) {
+    describe(`stack ${stack}`, () => {
+      const model = loadStackModelFromFile(stack, PROJECT_DIR);
+      const run = (): ProgramRun => runs.get(stack)!;
+
+      it("registers the whole stack", () => {
+        const count = (type: string) => ofType(run(), type).length;
+        assert.equal(count("tls:index/selfSignedCert:SelfSignedCert"), 1);
+        assert.equal(count("tls:index/privateKey:PrivateKey"), SERVICE_IDS.length + 1);
+        assert.equal(count("tls:index/locallySignedCert:LocallySignedCert"), SERVICE_IDS.length);
+        assert.equal(count("docker:index/network:Network"), 1);
+        assert.equal(count("docker:index/volume:Volume"), 1);
+        assert.equal(count("docker:index/remoteImage:RemoteImage"), 4);
+        assert.equal(count("docker:index/image:Image"), 1);
+        assert.deepEqual(ofType(run(), "docker:index/container:Container").map((c) => c.name).sort(), [...SERVICE_IDS].sort());
+        assert.equal(count("pulumi:providers:grafana"), 1);
+        assert.deepEqual(ofType(run(), "grafana:oss/dataSource:DataSource").map((d) => d.inputs.type).sort(), ["prometheus", "tempo"]);
+        assert.equal(count("grafana:oss/folder:Folder"), 1);
+        assert.equal(count("grafana:oss/dashboard:Dashboard"), 1);
+        assert.equal(count("command:local:Command"), 1);
+      });
+
+      it("names every container, network and volume after the stack", () => {
+        for (const c of ofType(run(), "docker:index/container:Container")) assert.match(c.inputs.name as string, new RegExp(`^${stack}-`));
+        assert.equal(ofType(run(), "docker:index/network:Network")[0]!.inputs.name, `${stack}-tracing-stack`);
+        assert.equal(ofType(run(), "docker:index/volume:Volume")[0]!.inputs.name, `${stack}-tempo-data`);
+        for (const c of ofType(run(), "docker:index/container:Container")) {
+          assert.deepEqual(c.inputs.networksAdvanced, [{ name: `${stack}-tracing-stack`, aliases: [model.services[c.name as "tempo"].networkAlias] }]);
+        }
+      });
+
+      it("publishes host ports from the stack file on the configured address", () => {
+        const published = ofType(run(), "docker:index/container:Container").flatMap((c) => (c.inputs.ports as Port[] | undefined) ?? []);
+        const expected = Object.values(model.config.hostPorts).sort((a, b) => a - b);
+        assert.deepEqual(published.map((p) => p.external).sort((a, b) => a - b), expected);
+        for (const p of published) assert.equal(p.ip, model.config.hostBindAddress);
+      });
+
+      it("uploads each service's key readable only by the image's user, as a secret", () => {
+        const expectedOwner: Record<string, string> = { tempo: "10001", collector: "10001", app: "1000", grafana: "472", prometheus: "65534" };
+        for (const id of SERVICE_IDS) {
+          const c = container(run(), id);
+          assert.ok(isSecret(c.inputs.uploads), `${id} uploads carry a private key and must be secret`);
+          const key = uploads(c).find((u) => u.file.endsWith(`${id}.key`));
+          assert.ok(key, `${id} gets its key`);
+          assert.equal(key.permissions, "0400");
+          assert.equal(key.owner, expectedOwner[id]);
+          assert.equal(key.content, fakePem("PRIVATE KEY", `pki-${id}-key`));
+          const cert = uploads(c).find((u) => u.file.endsWith(`${id}.crt`));
+          // The container gets the signed certificate itself, so a renewed one replaces it on the next up.
+          assert.equal(cert?.content, fakePem("CERTIFICATE", `pki-${id}-cert`));
+          assert.equal(uploads(c).find((u) => u.file.endsWith("ca.crt"))?.content, fakePem("CERTIFICATE", "pki-ca"));
+        }
+      });
+
+      it("renews certificates before expiry with SANs for every name a client dials", () => {
+        for (const cert of ofType(run(), "tls:index/locallySignedCert:LocallySignedCert")) {
+          assert.equal(cert.inputs.earlyRenewalHours, model.config.certificates.earlyRenewalHours);
+          assert.equal(cert.inputs.validityPeriodHours, model.config.certificates.validityHours);
+        }
+        for (const id of SERVICE_IDS) {
+          const csr = ofType(run(), "tls:index/certRequest:CertRequest").find((r) => r.name === `pki-${id}-csr`);
+          assert.ok(csr);
+          const names = csr.inputs.dnsNames as string[];
+          for (const expected of [model.services[id].networkAlias, `${stack}-${model.services[id].networkAlias}`, "localhost"]) assert.ok(names.includes(expected), `${id} cert lacks ${expected}`);
+          assert.deepEqual(csr.inputs.ipAddresses, ["127.0.0.1"]);
+        }
+      });
+
+      it("mounts the rendered configs the model holds, byte for byte", () => {
+        for (const id of SERVICE_IDS) {
+          for (const file of model.services[id].files.filter((f) => f.content.kind === "text")) {
+            const uploaded = uploads(container(run(), id)).find((u) => u.file === file.path);
+            assert.equal(uploaded?.content, file.content.kind === "text" ? file.content.text : undefined, `${id} ${file.path}`);
+          }
+        }
+      });
+
+      it("keeps Tempo's data on a named volume, retained only when the stack asks", () => {
+        const tempo = container(run(), "tempo");
+        assert.deepEqual(tempo.inputs.volumes, [{ volumeName: `${stack}-tempo-data`, containerPath: "/var/tempo" }]);
+        assert.equal(model.services.tempo.volumes[0]!.retainOnDelete, model.config.keepDataVolume);
+      });
+
+      it("keeps the Grafana password secret and serves Grafana over HTTPS without anonymous access", () => {
+        const grafana = container(run(), "grafana");
+        assert.ok(isSecret(grafana.inputs.envs));
+        const env = envs(grafana);
+        assert.ok(env.includes("GF_SECURITY_ADMIN_PASSWORD=generated-password-for-tests"));
+        assert.ok(env.includes("GF_SERVER_PROTOCOL=https"));
+        assert.ok(env.includes("GF_AUTH_ANONYMOUS_ENABLED=false"));
+        assert.ok(run().secretOutputs.has("grafanaAdminPassword"));
+        assert.equal(grafana.inputs.wait, true, "the provider may only act once Grafana is healthy");
+      });
+
+      it("talks to Grafana over HTTPS verifying the stack CA", () => {
+        const provider = ofType(run(), "pulumi:providers:grafana")[0]!;
+        assert.equal(provider.inputs.url, model.hostUrls.grafana);
+        assert.match(provider.inputs.url as string, /^https:\/\/localhost:/);
+        assert.equal(provider.inputs.caCert, fakePem("CERTIFICATE", "pki-ca"));
+        assert.notEqual(provider.inputs.insecureSkipVerify, true);
+        const tempoDs = ofType(run(), "grafana:oss/dataSource:DataSource").find((d) => d.inputs.type === "tempo")!;
+        assert.equal(tempoDs.inputs.url, `https://${model.services.tempo.networkAlias}:3200`);
+        const jsonData = JSON.parse(tempoDs.inputs.jsonDataEncoded as string) as Record<string, unknown>;
+        assert.equal(jsonData.tlsAuthWithCACert, true);
+        assert.ok(model.services.tempo.certificate.dnsNames.includes(jsonData.serverName as string));
+        const secure = JSON.parse(reveal<string>(tempoDs.inputs.secureJsonDataEncoded)) as Record<string, unknown>;
+        assert.ok(isSecret(tempoDs.inputs.secureJsonDataEncoded));
+        assert.equal(secure.tlsCACert, fakePem("CERTIFICATE", "pki-ca"));
+      });
+
+      it("verifies ingestion after deploying, re-running when any container, image or the CA changes", () => {
+        const verify = ofType(run(), "command:local:Command")[0]!;
+        assert.match(verify.inputs.create as string, /bin\/tracing-stack-verify\.js" --json/);
+        assert.equal(verify.inputs.update, verify.inputs.create);
+        assert.match(verify.inputs.create as string, new RegExp(`--traces ${model.config.verification.traces} `));
+        const env = verify.inputs.environment as Record<string, string>;
+        assert.equal(env.VERIFY_TEMPO_URL, model.hostUrls.tempoApi);
+        assert.equal(env.VERIFY_APP_URL, model.hostUrls.app);
+        assert.equal(env.VERIFY_CA_PEM, fakePem("CERTIFICATE", "pki-ca"));
+        const triggers = verify.inputs.triggers as string[];
+        for (const id of SERVICE_IDS) assert.ok(triggers.includes(`${id}-id`), `verification must re-run when ${id} is replaced`);
+        assert.ok(triggers.includes("sha256:built-app-image"));
+        assert.deepEqual(run().outputs.verification, VERIFIED_REPORT);
+      });
+
+      it("exports what users need", () => {
+        const out = run().outputs;
+        assert.equal(out.grafanaUrl, model.hostUrls.grafana);
+        assert.equal(out.tempoApiUrl, model.hostUrls.tempoApi);
+        assert.equal(out.appUrl, model.hostUrls.app);
+        assert.equal(out.caCertificate, fakePem("CERTIFICATE", "pki-ca"));
+      });
+
+      it("never writes a TLS shortcut or a floating tag", () => {
+        const everything = JSON.stringify(run().resources.map((r) => r.inputs));
+        for (const forbidden of [/insecure/i, /skip_?verify/i, /:latest\b/]) assert.doesNotMatch(everything, forbidden);
+      });
+    });
+  }
+
+  it("lets every stack run side by side on one Docker host", () => {
+    const seen = { containers: new Map<string, string>(), ports: new Map<string, string>(), networks: new Map<string, string>(), volumes: new Map<string, string>() };
+    const claim = (kind: keyof typeof seen, key: string, stack: string) => {
+      const owner = seen[kind].get(key);
+      assert.ok(owner === undefined, `${kind} ${key} is used by stacks ${owner} and ${stack}`);
+      seen[kind].set(key, stack);
+    };
+    for (const [stack, run] of runs) {
+      for (const c of ofType(run, "docker:index/container:Container")) {
+        claim("containers", c.inputs.name as string, stack);
+        for (const p of (c.inputs.ports as Port[] | undefined) ?? []) claim("ports", `${p.ip}:${p.external}`, stack);
+      }
+      for (const n of ofType(run, "docker:index/network:Network")) claim("networks", n.inputs.name as string, stack);
+      for (const v of ofType(run, "docker:index/volume:Volume")) claim("volumes", v.inputs.name as string, stack);
+    }
+  });
+
+  it("uses the configured Grafana password instead of generating one", async () => {
+    const run = await runProgram("dev", { ...Object.fromEntries([["tracing-stack:grafanaAdminPassword", "from-config"]]) }, ["tracing-stack:grafanaAdminPassword"]);
+    assert.equal(ofType(run, "random:index/randomPassword:RandomPassword").length, 0);
+    assert.ok(envs(container(run, "grafana")).includes("GF_SECURITY_ADMIN_PASSWORD=from-config"));
+    assert.ok(run.secretOutputs.has("grafanaAdminPassword"));
+  });
+});
