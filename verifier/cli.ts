@@ -1,0 +1,110 @@
+/**
+ * CLI entry: argv + environment -> options -> verification -> report on stdout -> exit code.
+ *
+ *   npm run verify -- --stack dev
+ *   tracing-stack-verify --tempo-url https://localhost:3200 --ca-file ca.pem --app-url https://localhost:3010 --json
+ *
+ * stdout carries the result only (human summary, or exactly one JSON document with --json);
+ * progress and, with --json, a short human diagnosis go to stderr.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { EXIT_CODES } from './exitCodes';
+import { type Env, parseCliArgs, resolveOptions, selectCaInput, USAGE, UsageError, type VerifyOptions } from './options';
+import { createProgress, type ProgressStream, SILENT_PROGRESS } from './progress';
+import { formatHuman, JSON_SCHEMA, toJson } from './report';
+import { stackDefaults as defaultStackDefaults } from './stackDefaults';
+import { runVerification, type VerifyDeps } from './verify';
+
+export interface CliIo {
+  stdout: { write(chunk: string): boolean };
+  stderr: ProgressStream;
+  env: Env;
+  /** project root, where Pulumi.<stack>.yaml lives */
+  projectDir: string;
+  readFile: (path: string) => string;
+  stackDefaults: (stack: string, projectDir: string, opts: { needCa: boolean }) => Promise<Partial<VerifyOptions>>;
+  /** injected into runVerification (tests) */
+  deps?: VerifyDeps;
+}
+
+export function defaultIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    projectDir: resolve(__dirname, '..'),
+    readFile: (path) => readFileSync(path, 'utf8'),
+    stackDefaults: (stack, dir, opts) => defaultStackDefaults(stack, dir, opts),
+  };
+}
+
+async function buildOptions(argv: readonly string[], io: CliIo): Promise<VerifyOptions | 'help'> {
+  const args = parseCliArgs(argv);
+  if (args.help) return 'help';
+  let ca = selectCaInput(args, io.env, {});
+  let sd: Partial<VerifyOptions> = {};
+  if (args.stack) {
+    sd = await io.stackDefaults(args.stack, io.projectDir, { needCa: ca.kind === 'none' });
+    if (ca.kind === 'none') ca = selectCaInput(args, io.env, sd);
+  }
+  let caRead: { pem: string; source: string } | undefined;
+  if (ca.kind === 'file') {
+    try {
+      caRead = { pem: io.readFile(ca.path), source: ca.source };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new UsageError(`cannot read the CA file ${ca.path}${code ? ` (${code})` : ''}`);
+    }
+  } else if (ca.kind === 'pem') {
+    caRead = { pem: ca.pem, source: ca.source };
+  }
+  return resolveOptions({ args, env: io.env, stackDefaults: sd, ...(caRead ? { ca: caRead } : {}) });
+}
+
+export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
+  const wantsJson = argv.includes('--json');
+  let options: VerifyOptions | 'help';
+  try {
+    options = await buildOptions(argv, io);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    if (wantsJson) {
+      io.stdout.write(`${JSON.stringify({ schema: JSON_SCHEMA, outcome: 'usage_error', exitCode: EXIT_CODES.USAGE, error: err.message }, null, 2)}\n`);
+    }
+    io.stderr.write(`tracing-stack-verify: ${err.message}\nRun with --help for the options.\n`);
+    return EXIT_CODES.USAGE;
+  }
+  if (options === 'help') {
+    io.stdout.write(USAGE);
+    return EXIT_CODES.VERIFIED;
+  }
+
+  const tty = io.stderr.isTTY === true;
+  const progress = tty || options.progress ? createProgress(io.stderr, { tty }) : SILENT_PROGRESS;
+  const result = await runVerification(options, { progress, ...(io.deps ?? {}) });
+  if (options.json) {
+    io.stdout.write(toJson(result));
+    // `pulumi up` shows stderr of a failed command: make the diagnosis readable there too.
+    if (result.exitCode !== EXIT_CODES.VERIFIED) io.stderr.write(formatHuman(result));
+  } else {
+    io.stdout.write(formatHuman(result));
+  }
+  return result.exitCode;
+}
+
+function main(): void {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`tracing-stack-verify: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = EXIT_CODES.INTERNAL_ERROR;
+    },
+  );
+}
+
+if (require.main === module) main();
+
+export { main };

@@ -1,0 +1,307 @@
+/**
+ * argv + environment (+ stack defaults) -> validated VerifyOptions. Pure: no file or network access
+ * (the CLI reads the CA file and the stack defaults and passes their contents in).
+ *
+ * Precedence: command-line flag > VERIFY_* environment variable > --stack defaults > built-in default.
+ * TLS is mandatory: http:// URLs are rejected and there is no option to skip verification.
+ */
+import { parseArgs } from 'node:util';
+import { X509Certificate } from 'node:crypto';
+
+export interface VerifyOptions {
+  /** Tempo's HTTP API, https:// (e.g. https://127.0.0.1:32000) */
+  tempoUrl: string;
+  /** PEM of the CA that signed Tempo's (and the app's / collector's) certificates; the only CA trusted */
+  caPem: string;
+  /** where caPem came from, for messages: "--ca-file ./ca.pem", "VERIFY_CA_PEM", "pulumi stack output caCertificate" */
+  caSource: string;
+  /** the instrumented app: GET <appUrl>/api/work?depth=N answers with x-trace-id */
+  appUrl?: string;
+  /** OTLP/HTTP endpoint (collector) to send synthetic spans to when there is no app URL */
+  otlpHttpUrl?: string;
+  /** collector's own Prometheus metrics (https), optional */
+  collectorMetricsUrl?: string;
+  /** traces to send */
+  traces: number;
+  /** fraction of the traces sent that the traces-created counter must rise by (0 < f <= 1) */
+  minFraction: number;
+  /** the whole run (ready wait, traffic, polling) ends by this many seconds */
+  deadlineSeconds: number;
+  /** depth parameter of the app's /api/work (spans per trace grow with it) */
+  depth: number;
+  /** X-Scope-OrgID for a multi-tenant Tempo */
+  tenant?: string;
+  /** print exactly one JSON document on stdout instead of the human summary */
+  json: boolean;
+  /** progress lines on stderr even when stderr is not a terminal */
+  progress: boolean;
+  /** Pulumi stack the defaults came from */
+  stack?: string;
+  /** pause between /metrics polls */
+  pollIntervalMs: number;
+  /** first and largest pause between /ready attempts (exponential backoff) */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** upper bound for one HTTP request (also bounded by the deadline) */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULTS = {
+  traces: 10,
+  minFraction: 1.0,
+  deadlineSeconds: 120,
+  depth: 2,
+  pollIntervalMs: 1000,
+  backoffInitialMs: 250,
+  backoffMaxMs: 5000,
+  requestTimeoutMs: 10000,
+} as const;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Flags as given on the command line, before environment and defaults. */
+export interface CliArgs {
+  tempoUrl?: string;
+  caFile?: string;
+  appUrl?: string;
+  otlpHttpUrl?: string;
+  collectorMetricsUrl?: string;
+  traces?: string;
+  minFraction?: string;
+  deadlineSeconds?: string;
+  depth?: string;
+  tenant?: string;
+  json: boolean;
+  progress: boolean;
+  stack?: string;
+  pollIntervalMs?: string;
+  backoffInitialMs?: string;
+  backoffMaxMs?: string;
+  requestTimeoutMs?: string;
+  help: boolean;
+}
+
+export const USAGE = `Usage: tracing-stack-verify [options]
+       npm run verify -- [options]
+
+Proves that traces sent through the stack are stored by Tempo: waits for Tempo's /ready, reads its
+ingestion counters, drives traffic through the app (or sends synthetic OTLP spans), then polls until
+the traces-created counter has risen and at least one of the exact trace ids is fetched back.
+
+Options (environment fallback in brackets):
+  --stack NAME                  take defaults from the Pulumi stack NAME
+  --tempo-url URL               Tempo HTTP API, https:// only          [VERIFY_TEMPO_URL]
+  --ca-file PATH                CA certificate (PEM) to trust; the only one trusted
+                                                                        [VERIFY_CA_FILE, or VERIFY_CA_PEM = the PEM itself]
+  --app-url URL                 instrumented app, https://              [VERIFY_APP_URL]
+  --otlp-http-url URL           OTLP/HTTP endpoint for synthetic spans when there is no app
+                                                                        [VERIFY_OTLP_HTTP_URL]
+  --collector-metrics-url URL   collector's Prometheus metrics, https:// (optional)
+                                                                        [VERIFY_COLLECTOR_METRICS_URL]
+  --traces N                    traces to send (default ${DEFAULTS.traces})              [VERIFY_TRACES]
+  --min-fraction F              fraction of them the counter must rise by, 0 < F <= 1 (default ${DEFAULTS.minFraction})
+                                                                        [VERIFY_MIN_FRACTION]
+  --deadline-seconds S          give up after S seconds (default ${DEFAULTS.deadlineSeconds})  [VERIFY_DEADLINE_SECONDS]
+  --depth N                     depth parameter of the app's /api/work (default ${DEFAULTS.depth})
+  --tenant ID                   X-Scope-OrgID for a multi-tenant Tempo  [VERIFY_TENANT]
+  --json                        print one JSON document on stdout
+  --progress                    progress on stderr even when it is not a terminal
+  --poll-interval-ms MS         pause between /metrics polls (default ${DEFAULTS.pollIntervalMs})
+  --backoff-initial-ms MS       first pause between /ready attempts (default ${DEFAULTS.backoffInitialMs})
+  --backoff-max-ms MS           largest pause between /ready attempts (default ${DEFAULTS.backoffMaxMs})
+  --request-timeout-ms MS       timeout of one HTTP request (default ${DEFAULTS.requestTimeoutMs})
+  -h, --help                    this text
+
+TLS is always verified against the given CA; there is no option to skip it.
+
+Exit codes: 0 verified, 1 not verified (with a diagnosis), 2 could not reach Tempo/app, TLS failure,
+Tempo never ready or /metrics not Prometheus, 64 usage error.
+`;
+
+/** Parses argv (without node and script). Throws UsageError on unknown flags or stray arguments. */
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'tempo-url': { type: 'string' },
+        'ca-file': { type: 'string' },
+        'app-url': { type: 'string' },
+        'otlp-http-url': { type: 'string' },
+        'collector-metrics-url': { type: 'string' },
+        traces: { type: 'string' },
+        'min-fraction': { type: 'string' },
+        'deadline-seconds': { type: 'string' },
+        depth: { type: 'string' },
+        tenant: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        progress: { type: 'boolean', default: false },
+        stack: { type: 'string' },
+        'poll-interval-ms': { type: 'string' },
+        'backoff-initial-ms': { type: 'string' },
+        'backoff-max-ms': { type: 'string' },
+        'request-timeout-ms': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new UsageError(/insecure|skip|verify/i.test(message) ? `${message}. TLS verification cannot be turned off.` : message);
+  }
+  const v = parsed.values;
+  const args: CliArgs = { json: v.json === true, progress: v.progress === true, help: v.help === true };
+  const set = <K extends keyof CliArgs>(key: K, value: CliArgs[K] | undefined): void => {
+    if (value !== undefined) args[key] = value;
+  };
+  set('tempoUrl', v['tempo-url']);
+  set('caFile', v['ca-file']);
+  set('appUrl', v['app-url']);
+  set('otlpHttpUrl', v['otlp-http-url']);
+  set('collectorMetricsUrl', v['collector-metrics-url']);
+  set('traces', v.traces);
+  set('minFraction', v['min-fraction']);
+  set('deadlineSeconds', v['deadline-seconds']);
+  set('depth', v.depth);
+  set('tenant', v.tenant);
+  set('stack', v.stack);
+  set('pollIntervalMs', v['poll-interval-ms']);
+  set('backoffInitialMs', v['backoff-initial-ms']);
+  set('backoffMaxMs', v['backoff-max-ms']);
+  set('requestTimeoutMs', v['request-timeout-ms']);
+  return args;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where the CA comes from, before reading it: the CLI reads a file, or uses a PEM directly. */
+export type CaInput = { kind: 'file'; path: string; source: string } | { kind: 'pem'; pem: string; source: string } | { kind: 'none' };
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value !== undefined && value.trim() !== '' ? value.trim() : undefined;
+}
+
+/** Decides which CA input wins (flag > env > stack defaults), without reading anything. */
+export function selectCaInput(args: CliArgs, env: Env, stackDefaults: Partial<VerifyOptions>): CaInput {
+  const flagFile = nonEmpty(args.caFile);
+  if (flagFile) return { kind: 'file', path: flagFile, source: `--ca-file ${flagFile}` };
+  const envPem = nonEmpty(env['VERIFY_CA_PEM']);
+  if (envPem) return { kind: 'pem', pem: envPem, source: 'VERIFY_CA_PEM' };
+  const envFile = nonEmpty(env['VERIFY_CA_FILE']);
+  if (envFile) return { kind: 'file', path: envFile, source: `VERIFY_CA_FILE ${envFile}` };
+  if (stackDefaults.caPem) return { kind: 'pem', pem: stackDefaults.caPem, source: stackDefaults.caSource ?? `stack ${args.stack ?? ''}`.trim() };
+  return { kind: 'none' };
+}
+
+export function validateCaPem(pem: string, source: string): string {
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new UsageError(`the CA from ${source} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----")`);
+  }
+  try {
+    new X509Certificate(pem);
+  } catch (err) {
+    throw new UsageError(`the CA from ${source} cannot be parsed as an X.509 certificate: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return pem;
+}
+
+export function validateHttpsUrl(value: string, flag: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${flag}: "${value}" is not a URL`);
+  }
+  if (url.protocol === 'http:') {
+    throw new UsageError(`${flag}: ${value} uses http://; TLS is mandatory in this stack, use https:// (there is no option to skip TLS)`);
+  }
+  if (url.protocol !== 'https:') {
+    throw new UsageError(`${flag}: ${value} must be an https:// URL`);
+  }
+  if (url.search || url.hash) throw new UsageError(`${flag}: ${value} must not carry a query or fragment`);
+  return url.toString().replace(/\/+$/, '');
+}
+
+function parseNumber(raw: string, flag: string, opts: { integer: boolean; min: number; max: number; minExclusive?: boolean }): number {
+  const n = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag}: "${raw}" is not ${opts.integer ? 'an integer' : 'a number'}`);
+  }
+  if ((opts.minExclusive ? n <= opts.min : n < opts.min) || n > opts.max) {
+    throw new UsageError(`${flag}: ${raw} is out of range (${opts.minExclusive ? '>' : '>='} ${opts.min} and <= ${opts.max})`);
+  }
+  return n;
+}
+
+export interface ResolveInput {
+  args: CliArgs;
+  env: Env;
+  /** from stackDefaults() when --stack was given, else {} */
+  stackDefaults: Partial<VerifyOptions>;
+  /** the CA PEM, already read by the caller according to selectCaInput() */
+  ca?: { pem: string; source: string };
+}
+
+/** Merges flag > env > stack defaults > built-in defaults and validates everything. */
+export function resolveOptions(input: ResolveInput): VerifyOptions {
+  const { args, env, stackDefaults: sd } = input;
+  const pick = (flag: string | undefined, envName: string, fallback: string | undefined): string | undefined =>
+    nonEmpty(flag) ?? nonEmpty(env[envName]) ?? nonEmpty(fallback);
+
+  const tempoRaw = pick(args.tempoUrl, 'VERIFY_TEMPO_URL', sd.tempoUrl);
+  if (!tempoRaw) {
+    throw new UsageError('no Tempo URL: pass --tempo-url https://HOST:PORT (or VERIFY_TEMPO_URL, or --stack NAME after `pulumi up`)');
+  }
+  const tempoUrl = validateHttpsUrl(tempoRaw, '--tempo-url');
+
+  if (!input.ca) {
+    throw new UsageError('no CA: pass --ca-file PATH (or VERIFY_CA_PEM with the PEM itself, or --stack NAME); TLS is always verified against it');
+  }
+  const caPem = validateCaPem(input.ca.pem, input.ca.source);
+
+  const appRaw = pick(args.appUrl, 'VERIFY_APP_URL', sd.appUrl);
+  const otlpRaw = pick(args.otlpHttpUrl, 'VERIFY_OTLP_HTTP_URL', sd.otlpHttpUrl);
+  if (!appRaw && !otlpRaw) {
+    throw new UsageError('no traffic source: pass --app-url https://APP (traces through the app) or --otlp-http-url https://COLLECTOR:4318 (synthetic spans)');
+  }
+  const collectorRaw = pick(args.collectorMetricsUrl, 'VERIFY_COLLECTOR_METRICS_URL', sd.collectorMetricsUrl);
+
+  const num = (flag: string | undefined, envName: string, fallback: number | undefined, name: string, spec: Parameters<typeof parseNumber>[2]): number => {
+    const raw = nonEmpty(flag) ?? nonEmpty(env[envName]);
+    return raw !== undefined ? parseNumber(raw, name, spec) : (fallback as number);
+  };
+
+  const options: VerifyOptions = {
+    tempoUrl,
+    caPem,
+    caSource: input.ca.source,
+    traces: num(args.traces, 'VERIFY_TRACES', sd.traces ?? DEFAULTS.traces, '--traces', { integer: true, min: 1, max: 10000 }),
+    minFraction: num(args.minFraction, 'VERIFY_MIN_FRACTION', sd.minFraction ?? DEFAULTS.minFraction, '--min-fraction', { integer: false, min: 0, max: 1, minExclusive: true }),
+    deadlineSeconds: num(args.deadlineSeconds, 'VERIFY_DEADLINE_SECONDS', sd.deadlineSeconds ?? DEFAULTS.deadlineSeconds, '--deadline-seconds', { integer: false, min: 0, max: 3600, minExclusive: true }),
+    depth: num(args.depth, 'VERIFY_DEPTH', sd.depth ?? DEFAULTS.depth, '--depth', { integer: true, min: 0, max: 20 }),
+    json: args.json,
+    progress: args.progress,
+    pollIntervalMs: num(args.pollIntervalMs, 'VERIFY_POLL_INTERVAL_MS', DEFAULTS.pollIntervalMs, '--poll-interval-ms', { integer: true, min: 10, max: 60000 }),
+    backoffInitialMs: num(args.backoffInitialMs, 'VERIFY_BACKOFF_INITIAL_MS', DEFAULTS.backoffInitialMs, '--backoff-initial-ms', { integer: true, min: 10, max: 60000 }),
+    backoffMaxMs: num(args.backoffMaxMs, 'VERIFY_BACKOFF_MAX_MS', DEFAULTS.backoffMaxMs, '--backoff-max-ms', { integer: true, min: 10, max: 300000 }),
+    requestTimeoutMs: num(args.requestTimeoutMs, 'VERIFY_REQUEST_TIMEOUT_MS', DEFAULTS.requestTimeoutMs, '--request-timeout-ms', { integer: true, min: 50, max: 300000 }),
+  };
+  if (options.backoffMaxMs < options.backoffInitialMs) {
+    throw new UsageError('--backoff-max-ms must be >= --backoff-initial-ms');
+  }
+  // The app wins when both are known (e.g. both in the stack defaults): it tests the whole path.
+  if (appRaw) options.appUrl = validateHttpsUrl(appRaw, '--app-url');
+  else if (otlpRaw) options.otlpHttpUrl = validateHttpsUrl(otlpRaw, '--otlp-http-url');
+  if (collectorRaw) options.collectorMetricsUrl = validateHttpsUrl(collectorRaw, '--collector-metrics-url');
+  const tenant = pick(args.tenant, 'VERIFY_TENANT', sd.tenant);
+  if (tenant) options.tenant = tenant;
+  if (args.stack) options.stack = args.stack;
+  return options;
+}

@@ -1,0 +1,69 @@
+/**
+ * `--stack NAME` defaults: the URLs and verification settings come from the stack model built from
+ * `Pulumi.<NAME>.yaml` (the same model `pulumi up` deploys), the CA from the stack's output
+ * `caCertificate` through the Pulumi CLI (`pulumi stack output caCertificate --stack NAME --show-secrets`).
+ * Explicit flags and VERIFY_* variables still win (see options.ts).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadStackModelFromFile } from '../model';
+import { UsageError, type VerifyOptions } from './options';
+
+export type PulumiRunner = (args: string[], cwd: string) => Promise<string>;
+
+export interface StackDefaultsOptions {
+  /** fetch the CA through the Pulumi CLI (false when --ca-file / VERIFY_CA_PEM is given) */
+  needCa?: boolean;
+  /** replaces the Pulumi CLI (tests) */
+  runPulumi?: PulumiRunner;
+}
+
+const defaultRunPulumi: PulumiRunner = (args, cwd) =>
+  new Promise((resolve, reject) => {
+    execFile('pulumi', args, { cwd, timeout: 60_000, maxBuffer: 4 * 1024 * 1024, env: process.env }, (err, stdout, stderr) => {
+      if (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        reject(new Error(code === 'ENOENT' ? 'the pulumi CLI is not on PATH' : `${err.message.split('\n')[0]}${stderr ? `: ${stderr.trim().split('\n').slice(-1)[0]}` : ''}`));
+        return;
+      }
+      resolve(stdout);
+    });
+  });
+
+export async function stackDefaults(stack: string, projectDir: string, opts: StackDefaultsOptions = {}): Promise<Partial<VerifyOptions>> {
+  if (!/^[A-Za-z0-9_.\-/]+$/.test(stack)) throw new UsageError(`--stack: "${stack}" is not a stack name`);
+  const stackFile = join(projectDir, `Pulumi.${stack}.yaml`);
+  if (!existsSync(stackFile)) {
+    throw new UsageError(`--stack ${stack}: ${stackFile} does not exist; pass --tempo-url, --ca-file and --app-url instead`);
+  }
+  let model;
+  try {
+    model = loadStackModelFromFile(stack, projectDir);
+  } catch (err) {
+    throw new UsageError(`--stack ${stack}: cannot build the stack model from ${stackFile}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const defaults: Partial<VerifyOptions> = {
+    stack,
+    tempoUrl: model.hostUrls.tempoApi,
+    appUrl: model.hostUrls.app,
+    otlpHttpUrl: model.hostUrls.collectorOtlpHttp,
+    traces: model.config.verification.traces,
+    minFraction: model.config.verification.minFraction,
+    deadlineSeconds: model.config.verification.deadlineSeconds,
+  };
+  if (opts.needCa !== false) {
+    const args = ['stack', 'output', 'caCertificate', '--stack', stack, '--show-secrets'];
+    let pem: string;
+    try {
+      pem = (await (opts.runPulumi ?? defaultRunPulumi)(args, projectDir)).trim();
+    } catch (err) {
+      throw new UsageError(
+        `--stack ${stack}: cannot read the CA with \`pulumi ${args.join(' ')}\` (${err instanceof Error ? err.message : String(err)}); pass --ca-file PATH or VERIFY_CA_PEM`,
+      );
+    }
+    defaults.caPem = pem;
+    defaults.caSource = `pulumi stack output caCertificate --stack ${stack}`;
+  }
+  return defaults;
+}

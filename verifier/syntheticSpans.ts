@@ -1,0 +1,89 @@
+/**
+ * Synthetic traffic when there is no app: creates `count` traces of two spans each with the
+ * OpenTelemetry SDK and exports them with the OTLP/HTTP exporter to `<otlpHttpUrl>/v1/traces`,
+ * trusting exactly the stack CA (the exporter's https agent gets `ca`; verification stays on).
+ */
+import { context, trace } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { classifyError, HttpFailure } from './http';
+
+export const SYNTHETIC_SERVICE_NAME = 'tracing-stack-verify';
+export const SPANS_PER_SYNTHETIC_TRACE = 2;
+
+export function otlpTracesUrl(otlpHttpUrl: string): string {
+  const base = otlpHttpUrl.replace(/\/+$/, '');
+  return base.endsWith('/v1/traces') ? base : `${base}/v1/traces`;
+}
+
+export interface SyntheticResult {
+  traceIds: string[];
+  spansSent: number;
+  url: string;
+}
+
+export async function sendSyntheticTraces(opts: {
+  otlpHttpUrl: string;
+  caPem: string;
+  caDescription: string;
+  count: number;
+  timeoutMs: number;
+}): Promise<SyntheticResult> {
+  const url = otlpTracesUrl(opts.otlpHttpUrl);
+  const memory = new InMemorySpanExporter();
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': SYNTHETIC_SERVICE_NAME }),
+    spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
+  });
+  const tracer = provider.getTracer('tracing-stack-verifier');
+  const traceIds: string[] = [];
+  for (let i = 0; i < opts.count; i++) {
+    const root = tracer.startSpan('verify-root', { attributes: { 'verify.sequence': i } });
+    const child = tracer.startSpan('verify-child', {}, trace.setSpan(context.active(), root));
+    child.end();
+    root.end();
+    traceIds.push(root.spanContext().traceId);
+  }
+  await provider.forceFlush();
+  const spans = memory.getFinishedSpans();
+
+  const exporter = new OTLPTraceExporter({
+    url,
+    timeoutMillis: Math.max(100, Math.floor(opts.timeoutMs)),
+    // Only the stack CA is trusted; rejectUnauthorized stays at its default (true).
+    httpAgentOptions: { ca: opts.caPem, keepAlive: false },
+  });
+  try {
+    const result = await new Promise<{ code: ExportResultCode; error?: Error }>((resolve) => exporter.export(spans, resolve));
+    if (result.code !== ExportResultCode.SUCCESS) {
+      const err = result.error;
+      const status = err && 'code' in err && typeof err.code === 'number' ? err.code : undefined;
+      if (status !== undefined || err?.name === 'OTLPExporterError') {
+        // The endpoint answered with an HTTP error (4xx, or 429/5xx until the retries ran out).
+        throw new OtlpExportRejected(
+          `the OTLP endpoint ${url} rejected the synthetic spans${status !== undefined ? ` with HTTP ${status}` : ''}: ${err?.message || 'no detail'}`,
+        );
+      }
+      if (err && /timed out/i.test(err.message)) {
+        throw new HttpFailure('timeout', url, `no answer from ${url} in time (timeout)`, 'ETIMEDOUT');
+      }
+      throw classifyError(err ?? new Error('export failed'), url, opts.caDescription);
+    }
+  } finally {
+    await exporter.shutdown().catch(() => undefined);
+    await provider.shutdown().catch(() => undefined);
+  }
+  return { traceIds, spansSent: spans.length, url };
+}
+
+/** The endpoint answered but refused the export (HTTP error): not verified rather than unreachable. */
+export class OtlpExportRejected extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OtlpExportRejected';
+  }
+}
+
+export { HttpFailure };

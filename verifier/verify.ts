@@ -1,0 +1,420 @@
+/**
+ * Orchestration with one deadline for everything:
+ *   1. wait for Tempo /ready (exponential backoff),
+ *   2. read the ingestion counters from /metrics (and the collector's, if given),
+ *   3. drive traffic through the app (or send synthetic OTLP spans) and collect the trace ids,
+ *   4. poll /metrics until the traces-created counter has risen enough and look the ids up,
+ *   5. diagnose.
+ * Nothing here prints: progress goes to the injected sink, the result to report.ts.
+ */
+import { diagnose, type Diagnosis, type DiagnosisCode, type LookupSummary, type TrafficKind } from './diagnose';
+import { EXIT_CODES, type ExitCode } from './exitCodes';
+import { createHttpsClient, HttpFailure, type HttpsClient } from './http';
+import type { VerifyOptions } from './options';
+import { OtlpExportRejected, sendSyntheticTraces } from './syntheticSpans';
+import {
+  type CollectorCounters,
+  type CollectorDelta,
+  NotPrometheusError,
+  parsePrometheusText,
+  readCollectorCounters,
+  readTempoCounters,
+  type TempoCounters,
+  type TempoDelta,
+  type TracesCreatedChoice,
+} from './tempoMetrics';
+import { lookupTrace } from './traceLookup';
+import { driveApp } from './traffic';
+
+export type Outcome = 'verified' | 'not_verified' | 'unreachable';
+export type Stage = 'ready' | 'metrics' | 'traffic' | 'poll' | 'done';
+
+export interface FoundTrace {
+  traceId: string;
+  api: 'v2' | 'v1';
+  spanCount: number;
+  services: string[];
+}
+
+export interface VerifyResult {
+  outcome: Outcome;
+  exitCode: ExitCode;
+  /** where the run ended */
+  stage: Stage;
+  tempoUrl: string;
+  caSource: string;
+  stack?: string;
+  tempoVersion?: string;
+  traffic: {
+    kind: TrafficKind;
+    url: string;
+    tracesRequested: number;
+    /** distinct trace ids obtained (app) or exported (synthetic) */
+    tracesSent: number;
+    requests?: number;
+    spansSent?: number;
+    statusCounts?: Record<string, number>;
+    problems: string[];
+  };
+  traceIds: string[];
+  tracesCreated?: TracesCreatedChoice;
+  counters?: { before: TempoCounters; after: TempoCounters; delta: TempoDelta; required: number };
+  collector?: { url: string; before?: CollectorCounters; after?: CollectorCounters; delta?: CollectorDelta; error?: string };
+  lookup: LookupSummary & { foundTraces: FoundTrace[] };
+  diagnoses: Diagnosis[];
+  warnings: Diagnosis[];
+  timings: { startedAt: string; elapsedMs: number; readyAfterMs?: number; trafficMs?: number; deadlineSeconds: number };
+  notes: string[];
+}
+
+export interface ProgressSink {
+  update(message: string): void;
+  clear(): void;
+}
+
+export interface VerifyDeps {
+  client?: HttpsClient;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  progress?: ProgressSink;
+}
+
+const NO_PROGRESS: ProgressSink = { update: () => undefined, clear: () => undefined };
+
+class Abort extends Error {
+  constructor(
+    readonly code: DiagnosisCode,
+    readonly exitCode: ExitCode,
+    message: string,
+    readonly configKeys: string[],
+    readonly evidence: Record<string, number | string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const TEMPO_HTTP_KEYS = ['tempo server.http_listen_port (3200) and the host port it is published on', 'verifier --tempo-url'];
+const TEMPO_TLS_KEYS = [
+  'tempo server.http_tls_config.cert_file (must be signed by the stack CA and list the host name in its SANs)',
+  'verifier --ca-file / VERIFY_CA_PEM (the stack CA)',
+];
+
+function tlsAbort(failure: HttpFailure, what: string, keys: string[]): Abort {
+  return new Abort('TLS_VERIFICATION_FAILED', EXIT_CODES.UNREACHABLE, `${what}: ${failure.message}`, keys, {
+    url: failure.url,
+    ...(failure.code ? { code: failure.code } : {}),
+  });
+}
+
+export async function runVerification(options: VerifyOptions, deps: VerifyDeps = {}): Promise<VerifyResult> {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const progress = deps.progress ?? NO_PROGRESS;
+  const client = deps.client ?? createHttpsClient(options.caPem, options.caSource);
+  const ownsClient = deps.client === undefined;
+
+  const startedAt = now();
+  const deadlineAt = startedAt + options.deadlineSeconds * 1000;
+  const remaining = (): number => deadlineAt - now();
+  const requestTimeout = (): number => Math.max(1, Math.min(options.requestTimeoutMs, remaining()));
+  const pause = (ms: number): Promise<void> => sleep(Math.max(0, Math.min(ms, remaining())));
+  const tenantHeaders: Record<string, string> = options.tenant ? { 'x-scope-orgid': options.tenant } : {};
+
+  const trafficKind: TrafficKind = options.appUrl ? 'app' : 'otlp';
+  const result: VerifyResult = {
+    outcome: 'unreachable',
+    exitCode: EXIT_CODES.UNREACHABLE,
+    stage: 'ready',
+    tempoUrl: options.tempoUrl,
+    caSource: options.caSource,
+    traffic: {
+      kind: trafficKind,
+      url: options.appUrl ?? options.otlpHttpUrl ?? '',
+      tracesRequested: options.traces,
+      tracesSent: 0,
+      problems: [],
+    },
+    traceIds: [],
+    lookup: { looked: 0, found: 0, foundTraces: [] },
+    diagnoses: [],
+    warnings: [],
+    timings: { startedAt: new Date(startedAt).toISOString(), elapsedMs: 0, deadlineSeconds: options.deadlineSeconds },
+    notes: [],
+  };
+  if (options.stack) result.stack = options.stack;
+
+  const metricsUrl = `${options.tempoUrl}/metrics`;
+
+  /** One /metrics reading. Throws Abort for TLS / not-Prometheus; HttpFailure for transient trouble. */
+  const readTempo = async (): Promise<TempoCounters> => {
+    let res;
+    try {
+      res = await client.request(metricsUrl, { timeoutMs: requestTimeout(), headers: { accept: 'text/plain;version=0.0.4', ...tenantHeaders } });
+    } catch (err) {
+      if (err instanceof HttpFailure && err.kind === 'tls') throw tlsAbort(err, 'Tempo /metrics', TEMPO_TLS_KEYS);
+      throw err;
+    }
+    if (res.status !== 200) {
+      throw new Abort('NOT_PROMETHEUS', EXIT_CODES.UNREACHABLE, `GET ${metricsUrl} answered HTTP ${res.status}, expected Tempo's Prometheus metrics: is --tempo-url Tempo's HTTP API (port 3200)?`, TEMPO_HTTP_KEYS, { status: res.status });
+    }
+    const contentType = String(res.headers['content-type'] ?? '');
+    try {
+      if (/text\/html|application\/json/i.test(contentType)) {
+        throw new NotPrometheusError(`the body is ${contentType.split(';')[0]}, not Prometheus text exposition`);
+      }
+      return readTempoCounters(parsePrometheusText(res.body));
+    } catch (err) {
+      if (err instanceof NotPrometheusError) {
+        throw new Abort('NOT_PROMETHEUS', EXIT_CODES.UNREACHABLE, `GET ${metricsUrl}: ${err.message}. Is --tempo-url Tempo's HTTP API (port 3200)?`, TEMPO_HTTP_KEYS, { contentType });
+      }
+      throw err;
+    }
+  };
+
+  const collectorUrl = options.collectorMetricsUrl;
+  if (collectorUrl) result.collector = { url: collectorUrl };
+  /** The collector's metrics are optional: any failure is recorded, never fatal. */
+  const readCollector = async (): Promise<CollectorCounters | undefined> => {
+    if (!collectorUrl || !result.collector) return undefined;
+    try {
+      const res = await client.request(collectorUrl, { timeoutMs: requestTimeout(), headers: { accept: 'text/plain;version=0.0.4' } });
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      const counters = readCollectorCounters(parsePrometheusText(res.body));
+      delete result.collector.error;
+      return counters;
+    } catch (err) {
+      result.collector.error = `collector metrics not usable (${collectorUrl}): ${err instanceof Error ? err.message : String(err)}`;
+      return undefined;
+    }
+  };
+
+  try {
+    // 1. /ready with backoff ------------------------------------------------------------------
+    const readyUrl = `${options.tempoUrl}/ready`;
+    let backoff = options.backoffInitialMs;
+    let attempts = 0;
+    let lastAnswer: { status: number; body: string } | undefined;
+    let lastFailure: HttpFailure | undefined;
+    for (;;) {
+      attempts += 1;
+      progress.update(`waiting for Tempo ${readyUrl} (attempt ${attempts}${lastAnswer ? `, last HTTP ${lastAnswer.status}` : lastFailure ? `, ${lastFailure.code ?? lastFailure.kind}` : ''})`);
+      try {
+        const res = await client.request(readyUrl, { timeoutMs: requestTimeout(), headers: tenantHeaders });
+        if (res.status === 200) break;
+        lastAnswer = { status: res.status, body: res.body.trim().slice(0, 200) };
+      } catch (err) {
+        if (!(err instanceof HttpFailure)) throw err;
+        if (err.kind === 'tls') throw tlsAbort(err, 'Tempo /ready', TEMPO_TLS_KEYS);
+        lastFailure = err;
+      }
+      if (remaining() <= 0) {
+        const waited = ((now() - startedAt) / 1000).toFixed(1);
+        if (lastAnswer) {
+          throw new Abort(
+            'TEMPO_NOT_READY',
+            EXIT_CODES.UNREACHABLE,
+            `Tempo ${readyUrl} never became ready within ${waited}s (${attempts} attempts; last answer HTTP ${lastAnswer.status}${lastAnswer.body ? ` "${lastAnswer.body}"` : ''})`,
+            ['tempo ingester.lifecycler.min_ready_duration (15s by default)', "Tempo's log (a module failing to start)", 'verifier --deadline-seconds'],
+            { attempts, lastStatus: lastAnswer.status },
+          );
+        }
+        throw new Abort(
+          'TEMPO_UNREACHABLE',
+          EXIT_CODES.UNREACHABLE,
+          `cannot reach Tempo at ${readyUrl} within ${waited}s (${attempts} attempts): ${lastFailure?.message ?? 'no answer'}`,
+          TEMPO_HTTP_KEYS,
+          { attempts, ...(lastFailure?.code ? { code: lastFailure.code } : {}) },
+        );
+      }
+      await pause(backoff);
+      backoff = Math.min(backoff * 2, options.backoffMaxMs);
+    }
+    result.timings.readyAfterMs = now() - startedAt;
+
+    // 2. counters before ----------------------------------------------------------------------
+    result.stage = 'metrics';
+    progress.update(`reading Tempo ${metricsUrl}`);
+    let before: TempoCounters;
+    try {
+      before = await readTempo();
+    } catch (err) {
+      if (err instanceof HttpFailure) {
+        throw new Abort('TEMPO_UNREACHABLE', EXIT_CODES.UNREACHABLE, `Tempo was ready but ${metricsUrl} failed: ${err.message}`, TEMPO_HTTP_KEYS);
+      }
+      throw err;
+    }
+    if (before.tempoVersion) result.tempoVersion = before.tempoVersion;
+    const collectorBefore = await readCollector();
+    if (result.collector && collectorBefore) result.collector.before = collectorBefore;
+
+    // 3. traffic --------------------------------------------------------------------------------
+    result.stage = 'traffic';
+    const trafficStart = now();
+    if (options.appUrl) {
+      const appUrl = options.appUrl;
+      progress.update(`sending ${options.traces} requests to ${appUrl}/api/work`);
+      try {
+        const traffic = await driveApp(client, {
+          appUrl,
+          count: options.traces,
+          depth: options.depth,
+          timeoutMs: requestTimeout,
+          shouldStop: () => remaining() <= 0,
+          onProgress: (done, total) => progress.update(`sent ${done}/${total} requests to ${appUrl}/api/work`),
+        });
+        result.traceIds = traffic.traceIds;
+        result.traffic.requests = traffic.requests;
+        result.traffic.statusCounts = traffic.statusCounts;
+        result.traffic.problems = traffic.problems;
+      } catch (err) {
+        if (!(err instanceof HttpFailure)) throw err;
+        if (err.kind === 'tls') {
+          throw tlsAbort(err, 'the app', ["the app's server certificate (must be signed by the stack CA, SANs localhost and 127.0.0.1)", 'verifier --app-url']);
+        }
+        throw new Abort('APP_UNREACHABLE', EXIT_CODES.UNREACHABLE, `cannot reach the app: ${err.message}`, ['verifier --app-url', "the app container's published port"]);
+      }
+      if (result.traceIds.length === 0) {
+        throw new Abort(
+          'APP_NO_TRACE_ID',
+          EXIT_CODES.NOT_VERIFIED,
+          `the app answered ${result.traffic.requests ?? 0} requests but none carried a trace id (x-trace-id or traceparent header): ${result.traffic.problems[0] ?? 'no answer before the deadline'}`,
+          ['app: OpenTelemetry SDK started before the HTTP server, and the x-trace-id response header'],
+          { requests: result.traffic.requests ?? 0 },
+        );
+      }
+    } else if (options.otlpHttpUrl) {
+      progress.update(`exporting ${options.traces} synthetic traces to ${options.otlpHttpUrl}`);
+      try {
+        const synthetic = await sendSyntheticTraces({
+          otlpHttpUrl: options.otlpHttpUrl,
+          caPem: options.caPem,
+          caDescription: client.caDescription,
+          count: options.traces,
+          timeoutMs: requestTimeout(),
+        });
+        result.traceIds = synthetic.traceIds;
+        result.traffic.url = synthetic.url;
+        result.traffic.spansSent = synthetic.spansSent;
+      } catch (err) {
+        if (err instanceof OtlpExportRejected) {
+          throw new Abort('OTLP_EXPORT_FAILED', EXIT_CODES.NOT_VERIFIED, err.message, [
+            'collector receivers.otlp.protocols.http.endpoint (0.0.0.0:4318) and its tls',
+            'verifier --otlp-http-url',
+          ]);
+        }
+        if (err instanceof HttpFailure) {
+          if (err.kind === 'tls') {
+            throw tlsAbort(err, 'the OTLP endpoint', ['collector receivers.otlp.protocols.http.tls.cert_file (signed by the stack CA, SANs include the host)', 'verifier --otlp-http-url']);
+          }
+          throw new Abort('APP_UNREACHABLE', EXIT_CODES.UNREACHABLE, `cannot reach the OTLP endpoint: ${err.message}`, ['verifier --otlp-http-url', 'collector receivers.otlp.protocols.http.endpoint']);
+        }
+        throw err;
+      }
+    }
+    result.traffic.tracesSent = result.traceIds.length;
+    const trafficEnd = now();
+    result.timings.trafficMs = trafficEnd - trafficStart;
+
+    // 4. poll -------------------------------------------------------------------------------------
+    result.stage = 'poll';
+    const pending = [...result.traceIds];
+    const foundIds = new Set<string>();
+    let after: TempoCounters = before;
+    let collectorAfter: CollectorCounters | undefined;
+    let lastError: string | undefined;
+    const looked = new Set<string>();
+    const LOOKUPS_PER_POLL = 3;
+
+    const lookupSome = async (limit: number): Promise<void> => {
+      let done = 0;
+      for (const id of [...pending]) {
+        if (done >= limit || remaining() <= 0) break;
+        done += 1;
+        looked.add(id);
+        let outcome;
+        try {
+          outcome = await lookupTrace(client, options.tempoUrl, id, { timeoutMs: requestTimeout, ...(options.tenant ? { tenant: options.tenant } : {}) });
+        } catch (err) {
+          if (err instanceof HttpFailure && err.kind === 'tls') throw tlsAbort(err, 'Tempo trace API', TEMPO_TLS_KEYS);
+          if (err instanceof HttpFailure) {
+            lastError = err.message;
+            continue;
+          }
+          throw err;
+        }
+        if (outcome.status === 'found') {
+          foundIds.add(id);
+          pending.splice(pending.indexOf(id), 1);
+          result.lookup.foundTraces.push({ traceId: id, api: outcome.api, spanCount: outcome.spanCount, services: outcome.services });
+        } else if (outcome.status === 'error') {
+          lastError = outcome.message;
+        } else {
+          // not found yet: move it to the back so other ids get their turn
+          pending.splice(pending.indexOf(id), 1);
+          pending.push(id);
+        }
+      }
+    };
+
+    const evaluate = () =>
+      diagnose({
+        trafficKind,
+        tracesSent: result.traceIds.length,
+        minFraction: options.minFraction,
+        tempoBefore: before,
+        tempoAfter: after,
+        ...(collectorBefore && collectorAfter ? { collector: { before: collectorBefore, after: collectorAfter } } : {}),
+        lookup: { looked: looked.size, found: foundIds.size, ...(lastError ? { lastError } : {}) },
+        waitedSeconds: (now() - trafficEnd) / 1000,
+      });
+
+    let verdict = evaluate();
+    for (;;) {
+      try {
+        after = await readTempo();
+      } catch (err) {
+        if (!(err instanceof HttpFailure)) throw err;
+        result.notes.push(`a /metrics reading failed while polling: ${err.message}`);
+      }
+      if (collectorUrl) collectorAfter = (await readCollector()) ?? collectorAfter;
+      if (foundIds.size === 0 || !verdict.verified) await lookupSome(LOOKUPS_PER_POLL);
+      verdict = evaluate();
+      if (verdict.verified || remaining() <= 0) break;
+      const rise = verdict.delta.tracesCreated;
+      progress.update(
+        `waiting for ${verdict.tracesCreated.metric} to rise by ${verdict.required} (now +${rise}); ` +
+          `${foundIds.size} of ${looked.size} trace ids found so far`,
+      );
+      await pause(options.pollIntervalMs);
+    }
+
+    if (verdict.verified && pending.length > 0 && remaining() > 0) {
+      progress.update(`verified; looking up the remaining ${pending.length} trace ids`);
+      await lookupSome(pending.length);
+    }
+
+    result.stage = 'done';
+    result.tracesCreated = verdict.tracesCreated;
+    result.counters = { before, after, delta: verdict.delta, required: verdict.required };
+    if (after.tempoVersion) result.tempoVersion = after.tempoVersion;
+    if (result.collector) {
+      if (collectorAfter) result.collector.after = collectorAfter;
+      if (verdict.collectorDelta) result.collector.delta = verdict.collectorDelta;
+    }
+    result.lookup = { looked: looked.size, found: foundIds.size, foundTraces: result.lookup.foundTraces, ...(lastError ? { lastError } : {}) };
+    result.diagnoses = verdict.diagnoses;
+    result.warnings = verdict.warnings;
+    result.outcome = verdict.verified ? 'verified' : 'not_verified';
+    result.exitCode = verdict.verified ? EXIT_CODES.VERIFIED : EXIT_CODES.NOT_VERIFIED;
+  } catch (err) {
+    if (!(err instanceof Abort)) throw err;
+    result.diagnoses = [{ code: err.code, message: err.message, configKeys: err.configKeys, evidence: err.evidence }];
+    result.exitCode = err.exitCode;
+    result.outcome = err.exitCode === EXIT_CODES.NOT_VERIFIED ? 'not_verified' : 'unreachable';
+  } finally {
+    progress.clear();
+    if (ownsClient) client.close();
+    result.timings.elapsedMs = now() - startedAt;
+  }
+  return result;
+}
