@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const APP_DIR = join(__dirname, '..', '..');
+export const SERVER_JS = join(APP_DIR, 'dist', 'server.js');
+export const HEALTHCHECK_JS = join(APP_DIR, 'dist', 'healthcheck.js');
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export function assertBuilt(): void {
+  if (!existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: run "npm run build" (npm test does) first`);
+}
+
+/** Only what the test passes, so OTEL_* settings of the machine running the tests cannot leak in. */
+export function isolatedEnv(env: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env };
+}
+
+/**
+ * The compiled service (dist/server.js, what the image runs) as a child process, with its JSON
+ * log lines collected so tests can assert on what an operator would see.
+ */
+export class AppProcess {
+  readonly logs: LogLine[] = [];
+  readonly exited: Promise<Exit>;
+  private readonly child: ChildProcess;
+
+  constructor(env: Record<string, string>) {
+    assertBuilt();
+    this.child = spawn(process.execPath, [SERVER_JS], { cwd: APP_DIR, env: isolatedEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream }).on('line', (line) => this.logs.push(parseLine(line)));
+    }
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  async waitForLog(match: (line: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    while (Date.now() < deadline) {
+      const found = this.logs.find(match);
+      if (found) return found;
+      if (exited) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`expected log line not seen${exited ? ' (process exited)' : ''}; logs:\n${this.logText()}`);
+  }
+
+  /** Waits for the "listening" line and returns the port the service bound. */
+  async listeningPort(): Promise<number> {
+    const line = await this.waitForLog((l) => l.msg === 'listening');
+    return Number(line.port);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  logText(): string {
+    return this.logs.map((l) => JSON.stringify(l)).join('\n');
+  }
+
+  /** Test clean-up: never leave a child running, whatever the test did. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+function parseLine(line: string): LogLine {
+  try {
+    const parsed: unknown = JSON.parse(line);
+    if (parsed && typeof parsed === 'object' && 'msg' in parsed) return parsed as LogLine;
+  } catch {
+    // Not one of the service's JSON lines (e.g. a Node warning); kept verbatim.
+  }
+  return { level: 'raw', msg: line };
+}
