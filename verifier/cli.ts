@@ -13,7 +13,6 @@ import { EXIT_CODES } from './exitCodes';
 import { type Env, parseCliArgs, resolveOptions, selectCaInput, USAGE, UsageError, type VerifyOptions } from './options';
 import { createProgress, type ProgressStream, SILENT_PROGRESS } from './progress';
 import { formatHuman, JSON_SCHEMA, toJson } from './report';
-import { stackDefaults as defaultStackDefaults } from './stackDefaults';
 import { runVerification, type VerifyDeps } from './verify';
 
 export interface CliIo {
@@ -35,7 +34,8 @@ export function defaultIo(): CliIo {
     env: process.env,
     projectDir: resolve(__dirname, '..'),
     readFile: (path) => readFileSync(path, 'utf8'),
-    stackDefaults: (stack, dir, opts) => defaultStackDefaults(stack, dir, opts),
+    // Loaded on --stack only, so the flag/env paths do not depend on the stack model.
+    stackDefaults: (stack, dir, opts) => (require('./stackDefaults') as typeof import('./stackDefaults')).stackDefaults(stack, dir, opts),
   };
 }
 

@@ -9,14 +9,12 @@ export type LookupOutcome =
   | { status: 'not_found' }
   | { status: 'error'; message: string };
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-function isObject(v: Json | undefined): v is { [key: string]: Json } {
+function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function asArray(v: Json | undefined): Json[] {
-  return Array.isArray(v) ? v : [];
+function asArray(v: unknown): unknown[] {
+  return Array.isArray(v) ? (v as unknown[]) : [];
 }
 
 /** Tempo renders span traceIds as hex or as base64 of the 16 bytes; normalize to lowercase hex. */
@@ -34,7 +32,7 @@ export interface SpanSummary {
 }
 
 /** Counts the spans of an OTLP-JSON trace as Tempo returns it (v2: {trace:{resourceSpans}}, v1: {batches}). */
-export function summarizeTrace(body: Json, traceId: string): SpanSummary {
+export function summarizeTrace(body: unknown, traceId: string): SpanSummary {
   const root = isObject(body) && isObject(body['trace']) ? body['trace'] : body;
   const summary: SpanSummary = { spanCount: 0, foreignSpans: 0, services: [] };
   if (!isObject(root)) return summary;
@@ -45,8 +43,9 @@ export function summarizeTrace(body: Json, traceId: string): SpanSummary {
     const resource = rs['resource'];
     if (isObject(resource)) {
       for (const attr of asArray(resource['attributes'])) {
-        if (isObject(attr) && attr['key'] === 'service.name' && isObject(attr['value'])) {
-          const sv = attr['value']['stringValue'];
+        const value = isObject(attr) ? attr['value'] : undefined;
+        if (isObject(attr) && attr['key'] === 'service.name' && isObject(value)) {
+          const sv = value['stringValue'];
           if (typeof sv === 'string') services.add(sv);
         }
       }
@@ -82,9 +81,9 @@ async function fetchOne(client: HttpsClient, url: string, traceId: string, api: 
   if (res.status !== 200) {
     return { status: 'error', message: `HTTP ${res.status} from ${new URL(url).pathname}${res.body ? `: ${bodyExcerpt(res.body)}` : ''}` };
   }
-  let parsed: Json;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(res.body) as Json;
+    parsed = JSON.parse(res.body) as unknown;
   } catch {
     return { status: 'error', message: `${new URL(url).pathname} did not return JSON: ${bodyExcerpt(res.body)}` };
   }

@@ -11,7 +11,6 @@ import { diagnose, type Diagnosis, type DiagnosisCode, type LookupSummary, type 
 import { EXIT_CODES, type ExitCode } from './exitCodes';
 import { createHttpsClient, HttpFailure, type HttpsClient } from './http';
 import type { VerifyOptions } from './options';
-import { OtlpExportRejected, sendSyntheticTraces } from './syntheticSpans';
 import {
   type CollectorCounters,
   type CollectorDelta,
@@ -23,7 +22,7 @@ import {
   type TempoDelta,
   type TracesCreatedChoice,
 } from './tempoMetrics';
-import { lookupTrace } from './traceLookup';
+import { type LookupOutcome, lookupTrace } from './traceLookup';
 import { driveApp } from './traffic';
 
 export type Outcome = 'verified' | 'not_verified' | 'unreachable';
@@ -284,6 +283,8 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
       }
     } else if (options.otlpHttpUrl) {
       progress.update(`exporting ${options.traces} synthetic traces to ${options.otlpHttpUrl}`);
+      // Loaded only here: the OpenTelemetry SDK costs about half a second of start-up.
+      const { OtlpExportRejected, sendSyntheticTraces } = require('./syntheticSpans') as typeof import('./syntheticSpans');
       try {
         const synthetic = await sendSyntheticTraces({
           otlpHttpUrl: options.otlpHttpUrl,
@@ -331,28 +332,25 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         if (done >= limit || remaining() <= 0) break;
         done += 1;
         looked.add(id);
-        let outcome;
+        let outcome: LookupOutcome | undefined;
         try {
           outcome = await lookupTrace(client, options.tempoUrl, id, { timeoutMs: requestTimeout, ...(options.tenant ? { tenant: options.tenant } : {}) });
         } catch (err) {
           if (err instanceof HttpFailure && err.kind === 'tls') throw tlsAbort(err, 'Tempo trace API', TEMPO_TLS_KEYS);
-          if (err instanceof HttpFailure) {
-            lastError = err.message;
-            continue;
-          }
-          throw err;
+          if (!(err instanceof HttpFailure)) throw err;
+          // A request cut short by the deadline says nothing about Tempo: keep the previous error.
+          if (!(err.kind === 'timeout' && remaining() <= 0)) lastError = err.message;
+          outcome = undefined;
         }
-        if (outcome.status === 'found') {
+        pending.splice(pending.indexOf(id), 1);
+        if (outcome?.status === 'found') {
           foundIds.add(id);
-          pending.splice(pending.indexOf(id), 1);
           result.lookup.foundTraces.push({ traceId: id, api: outcome.api, spanCount: outcome.spanCount, services: outcome.services });
-        } else if (outcome.status === 'error') {
-          lastError = outcome.message;
-        } else {
-          // not found yet: move it to the back so other ids get their turn
-          pending.splice(pending.indexOf(id), 1);
-          pending.push(id);
+          continue;
         }
+        if (outcome?.status === 'error') lastError = outcome.message;
+        // not found (yet): to the back of the queue, so every id gets its turn
+        pending.push(id);
       }
     };
 
@@ -369,9 +367,11 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
       });
 
     let verdict = evaluate();
+    let afterReadings = 0;
     for (;;) {
       try {
         after = await readTempo();
+        afterReadings += 1;
       } catch (err) {
         if (!(err instanceof HttpFailure)) throw err;
         result.notes.push(`a /metrics reading failed while polling: ${err.message}`);
@@ -386,6 +386,16 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
           `${foundIds.size} of ${looked.size} trace ids found so far`,
       );
       await pause(options.pollIntervalMs);
+    }
+
+    if (afterReadings === 0) {
+      throw new Abort(
+        'TEMPO_UNREACHABLE',
+        EXIT_CODES.UNREACHABLE,
+        `no reading of ${metricsUrl} succeeded after the traffic before the deadline (${options.deadlineSeconds}s)` +
+          `${result.notes.length > 0 ? `: ${result.notes[result.notes.length - 1]}` : ''}; nothing can be concluded — raise --deadline-seconds`,
+        [...TEMPO_HTTP_KEYS, 'verifier --deadline-seconds'],
+      );
     }
 
     if (verdict.verified && pending.length > 0 && remaining() > 0) {

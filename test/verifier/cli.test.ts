@@ -1,0 +1,211 @@
+/**
+ * The CLI as the Pulumi post-deploy command and users run it: a subprocess (bin/tracing-stack-verify.js)
+ * against the scripted HTTPS Tempo of helpers/fakeStack.ts. Checks exit codes, that --json stdout is
+ * exactly one JSON document, and the messages for bad input.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { mintTestPki, type TestPki } from './helpers/certs';
+import { closedPort, type FakeStack, type FakeStackScript, fixture, healthyMetrics, startFakeStack } from './helpers/fakeStack';
+
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'tracing-stack-verify.js');
+const FAST = ['--poll-interval-ms', '50', '--backoff-initial-ms', '50', '--backoff-max-ms', '200', '--request-timeout-ms', '1000'];
+
+let pki: TestPki;
+const stacks: FakeStack[] = [];
+before(() => {
+  pki = mintTestPki();
+});
+after(async () => {
+  await Promise.all(stacks.map((s) => s.close()));
+  pki.cleanup();
+});
+
+async function stack(script: FakeStackScript, which: 'server' | 'otherCaServer' | 'wrongName' = 'server'): Promise<FakeStack> {
+  const s = await startFakeStack(pki[which], script);
+  stacks.push(s);
+  return s;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function run(args: string[], env: Record<string, string> = {}, command: string[] = [BIN]): Promise<Run> {
+  const cleanEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('VERIFY_') && !k.startsWith('NODE_TEST')) cleanEnv[k] = v;
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...command, ...args], { cwd: ROOT, env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
+function args(s: { url: string }, extra: string[] = []): string[] {
+  return ['--tempo-url', s.url, '--ca-file', pki.caFile, '--app-url', s.url, '--traces', '5', ...FAST, ...extra];
+}
+
+interface JsonReport {
+  schema: string;
+  outcome: string;
+  exitCode: number;
+  diagnoses: { code: string; message: string; configKeys: string[] }[];
+  traffic: { tracesSent: number };
+  lookup: { found: number };
+  tracesCreated?: { metric: string };
+  timings: { elapsedMs: number; deadlineSeconds: number };
+}
+
+/** stdout must be exactly one JSON document. */
+function parseOnlyJson(stdout: string): JsonReport {
+  const trimmed = stdout.trim();
+  assert.ok(trimmed.startsWith('{') && trimmed.endsWith('}'), `stdout is not one JSON document:\n${stdout}`);
+  return JSON.parse(trimmed) as JsonReport;
+}
+
+// Subprocess start-up (tsx compiling the verifier) varies with machine load: the deadline is checked on
+// the verifier's own clock (timings.elapsedMs), the wall clock only loosely.
+const STARTUP_SLACK_MS = 15000;
+const DEADLINE_SLACK_MS = 300;
+
+describe('tracing-stack-verify (subprocess)', { concurrency: true }, () => {
+  test('healthy stack, --json: exit 0 and stdout is pure JSON', async () => {
+    const s = await stack({ metrics: healthyMetrics('2.x') });
+    const r = await run(args(s, ['--json', '--deadline-seconds', '10']));
+    assert.equal(r.code, 0, r.stderr);
+    const report = parseOnlyJson(r.stdout);
+    assert.equal(report.schema, 'tracing-stack-verify/v1');
+    assert.equal(report.outcome, 'verified');
+    assert.equal(report.traffic.tracesSent, 5);
+    assert.equal(report.lookup.found, 5);
+    assert.equal(report.tracesCreated?.metric, 'tempo_ingester_traces_created_total');
+    assert.equal(r.stderr, '', 'nothing on stderr when verified and stderr is not a terminal');
+  });
+
+  test('healthy stack, human summary: counters before/after, traces sent and found, time', async () => {
+    const s = await stack({ metrics: healthyMetrics('2.x') });
+    const r = await run(args(s, ['--deadline-seconds', '10']));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^Tempo ingestion check: VERIFIED/);
+    assert.match(r.stdout, /counter\s+before\s+after\s+change/);
+    assert.match(r.stdout, /tempo_ingester_traces_created_total\s+0\s+5\s+\+5/);
+    assert.match(r.stdout, /5 of 5 traces sent/);
+    assert.match(r.stdout, /5 of 5 trace ids looked up were found/);
+    assert.match(r.stdout, /Time\s+\d+\.\d s \(deadline 10 s/);
+  });
+
+  test('--progress writes progress to stderr, stdout stays pure JSON', async () => {
+    const s = await stack({ metrics: healthyMetrics('2.x'), ready: 1 });
+    const r = await run(args(s, ['--json', '--progress', '--deadline-seconds', '10']));
+    assert.equal(r.code, 0, r.stderr);
+    parseOnlyJson(r.stdout);
+    assert.match(r.stderr, /^\[\d+\.\ds\] waiting for Tempo https:\/\/127\.0\.0\.1:\d+\/ready/m);
+  });
+
+  test('the Pulumi way: no flags, VERIFY_TEMPO_URL / VERIFY_CA_PEM / VERIFY_APP_URL', async () => {
+    const s = await stack({ metrics: healthyMetrics('2.x') });
+    const r = await run(['--json', ...FAST], { VERIFY_TEMPO_URL: s.url, VERIFY_APP_URL: s.url, VERIFY_CA_PEM: pki.caPem, VERIFY_TRACES: '3', VERIFY_DEADLINE_SECONDS: '10' });
+    assert.equal(r.code, 0, r.stderr);
+    const report = parseOnlyJson(r.stdout);
+    assert.equal(report.traffic.tracesSent, 3);
+  });
+
+  test('internal TLS broken on one side: exit 1, INGESTER_APPEND_FAILING in JSON and a readable diagnosis on stderr', async () => {
+    const s = await stack({ metrics: [fixture('tempo-2.x-fresh.prom'), fixture('tempo-2.x-internal-tls-broken-after.prom')], traces: 'none' });
+    const r = await run(args(s, ['--json', '--deadline-seconds', '2']));
+    assert.equal(r.code, 1, r.stderr);
+    const report = parseOnlyJson(r.stdout);
+    assert.equal(report.outcome, 'not_verified');
+    assert.equal(report.diagnoses[0]?.code, 'INGESTER_APPEND_FAILING');
+    assert.ok(report.diagnoses[0]?.configKeys.includes('tempo server.grpc_tls_config'));
+    assert.match(r.stderr, /\[INGESTER_APPEND_FAILING\]/);
+    assert.match(r.stderr, /server\.grpc_tls_config/);
+  });
+
+  test('unreachable URL: exit 2 within the deadline, says it cannot reach Tempo', async () => {
+    const port = await closedPort();
+    const url = `https://127.0.0.1:${port}`;
+    const r = await run(['--tempo-url', url, '--ca-file', pki.caFile, '--app-url', url, '--deadline-seconds', '2', '--json', ...FAST]);
+    assert.equal(r.code, 2, r.stdout);
+    const report = parseOnlyJson(r.stdout);
+    assert.equal(report.diagnoses[0]?.code, 'TEMPO_UNREACHABLE');
+    assert.match(report.diagnoses[0]?.message ?? '', /cannot reach Tempo at https:\/\/127\.0\.0\.1:\d+\/ready within \d\.\ds .*connection refused/);
+    assert.ok(report.timings.elapsedMs <= 2000 + DEADLINE_SLACK_MS, `verifier ran ${report.timings.elapsedMs} ms`);
+    assert.ok(r.ms < 2000 + STARTUP_SLACK_MS, `took ${r.ms} ms`);
+    assert.match(r.stderr, /\[TEMPO_UNREACHABLE\]/, 'the human diagnosis is on stderr too');
+  });
+
+  test('certificate from another CA: exit 2 at once, says which TLS check failed', async () => {
+    const s = await stack({}, 'otherCaServer');
+    const r = await run(args(s, ['--json', '--deadline-seconds', '30']));
+    assert.equal(r.code, 2, r.stderr);
+    const report = parseOnlyJson(r.stdout);
+    assert.equal(report.diagnoses[0]?.code, 'TLS_VERIFICATION_FAILED');
+    assert.match(report.diagnoses[0]?.message ?? '', /certificate from another CA — the server's certificate is not signed by CA "stack-ca"/);
+    assert.ok(report.timings.elapsedMs < 2000, `TLS failures do not wait for the 30 s deadline (took ${report.timings.elapsedMs} ms)`);
+  });
+
+  test('certificate with the wrong name: exit 2, names the host and the SANs', async () => {
+    const s = await stack({}, 'wrongName');
+    const r = await run(args(s, ['--deadline-seconds', '30']));
+    assert.equal(r.code, 2);
+    assert.match(r.stdout, /\[TLS_VERIFICATION_FAILED\].*wrong name .*"127\.0\.0\.1".*DNS:tempo\.internal/);
+  });
+
+  test('non-Prometheus body on /metrics: exit 2 with a clear message', async () => {
+    const s = await stack({ metrics: ['<html><body>Welcome to nginx!</body></html>\n'], metricsContentType: 'text/plain' });
+    const r = await run(args(s, ['--deadline-seconds', '5']));
+    assert.equal(r.code, 2);
+    assert.match(r.stdout, /\[NOT_PROMETHEUS\] GET https:\/\/127\.0\.0\.1:\d+\/metrics: the body is not Prometheus text exposition/);
+  });
+
+  test('/ready answering 503 forever: exit 2 within the deadline, message names /ready and the answer', async () => {
+    const s = await stack({ ready: 'never' });
+    const r = await run(args(s, ['--json', '--deadline-seconds', '2']));
+    assert.equal(r.code, 2);
+    const report = parseOnlyJson(r.stdout);
+    assert.equal(report.diagnoses[0]?.code, 'TEMPO_NOT_READY');
+    assert.match(report.diagnoses[0]?.message ?? '', /\/ready never became ready within \d\.\ds .*HTTP 503 "Ingester not ready/);
+    assert.ok(report.timings.elapsedMs <= 2000 + DEADLINE_SLACK_MS, `verifier ran ${report.timings.elapsedMs} ms`);
+    assert.ok(r.ms < 2000 + STARTUP_SLACK_MS, `took ${r.ms} ms`);
+    assert.ok((s.calls['ready'] ?? 0) >= 3, 'retried with backoff');
+  });
+
+  test('usage errors exit 64: http:// URL, a skip-verification flag, missing inputs', async () => {
+    const http = await run(['--tempo-url', 'http://127.0.0.1:3200', '--ca-file', pki.caFile, '--app-url', 'https://127.0.0.1:1']);
+    assert.equal(http.code, 64);
+    assert.match(http.stderr, /TLS is mandatory/);
+    const skip = await run(['--insecure-skip-verify', '--tempo-url', 'https://127.0.0.1:3200']);
+    assert.equal(skip.code, 64);
+    assert.match(skip.stderr, /Unknown option '--insecure-skip-verify'.*cannot be turned off/);
+    const missing = await run(['--json']);
+    assert.equal(missing.code, 64);
+    const report = parseOnlyJson(missing.stdout);
+    assert.equal(report.outcome, 'usage_error');
+    assert.match(missing.stderr, /no Tempo URL/);
+    const noCa = await run(['--tempo-url', 'https://127.0.0.1:3200', '--app-url', 'https://127.0.0.1:1']);
+    assert.equal(noCa.code, 64);
+    assert.match(noCa.stderr, /no CA: pass --ca-file/);
+    const badCa = await run(['--tempo-url', 'https://127.0.0.1:3200', '--app-url', 'https://127.0.0.1:1', '--ca-file', BIN]);
+    assert.equal(badCa.code, 64);
+    assert.match(badCa.stderr, /not a PEM certificate/);
+  });
+
+  test('npm run verify entry (tsx verifier/cli.ts) prints the usage', async () => {
+    const r = await run(['--help'], {}, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'verifier', 'cli.ts')]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^Usage: tracing-stack-verify/);
+    assert.match(r.stdout, /there is no option to skip it/);
+  });
+});

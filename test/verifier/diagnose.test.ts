@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { diagnose, type DiagnoseInput } from '../../verifier/diagnose';
+import { parsePrometheusText, readCollectorCounters, readTempoCounters, type CollectorCounters, type TempoCounters } from '../../verifier/tempoMetrics';
+import { fixture } from './helpers/fakeStack';
+
+const tempo = (name: string): TempoCounters => readTempoCounters(parsePrometheusText(fixture(name)));
+const collector = (name: string): CollectorCounters => readCollectorCounters(parsePrometheusText(fixture(name)));
+
+function input(overrides: Partial<DiagnoseInput>): DiagnoseInput {
+  return {
+    trafficKind: 'app',
+    tracesSent: 10,
+    minFraction: 1,
+    tempoBefore: tempo('tempo-2.x-fresh.prom'),
+    tempoAfter: tempo('tempo-2.x-fresh.prom'),
+    lookup: { looked: 3, found: 0 },
+    waitedSeconds: 30,
+    ...overrides,
+  };
+}
+
+const codes = (r: ReturnType<typeof diagnose>): string[] => r.diagnoses.map((d) => d.code);
+
+describe('diagnose', () => {
+  test('verified: counter rose by the traces sent and an id was found', () => {
+    const r = diagnose(input({ tempoAfter: tempo('tempo-2.x-healthy-after.prom'), lookup: { looked: 1, found: 1 } }));
+    assert.equal(r.verified, true);
+    assert.deepEqual(r.diagnoses, []);
+    assert.deepEqual(r.warnings, []);
+    assert.equal(r.tracesCreated.metric, 'tempo_ingester_traces_created_total');
+    assert.equal(r.delta.tracesCreated, 10);
+    assert.equal(r.required, 10);
+  });
+
+  test('not verified when the counter rose but no id was found yet is TRACES_NOT_FOUND', () => {
+    const r = diagnose(input({ tempoAfter: tempo('tempo-2.x-healthy-after.prom'), lookup: { looked: 10, found: 0, lastError: 'HTTP 500 from /api/v2/traces/x: rpc error' } }));
+    assert.equal(r.verified, false);
+    assert.deepEqual(codes(r), ['TRACES_NOT_FOUND']);
+    assert.match(r.diagnoses[0]?.message ?? '', /HTTP 500/);
+    assert.ok(r.diagnoses[0]?.configKeys.some((k) => k.includes('querier.frontend_worker.grpc_client_config')));
+  });
+
+  test('NO_SPANS_RECEIVED without collector metrics names both links and their keys', () => {
+    const r = diagnose(input({}));
+    assert.deepEqual(codes(r), ['NO_SPANS_RECEIVED']);
+    const keys = r.diagnoses[0]?.configKeys.join('\n') ?? '';
+    assert.match(keys, /4317 — not the internal gRPC port 9095/);
+    assert.match(keys, /tls\.ca_file/);
+    assert.match(keys, /server_name_override|SANs/);
+    assert.match(keys, /OTEL_EXPORTER_OTLP_ENDPOINT/);
+  });
+
+  test('NO_SPANS_RECEIVED with a silent collector points at the app → collector link', () => {
+    const r = diagnose(input({ collector: { before: collector('collector-before.prom'), after: collector('collector-before.prom') } }));
+    assert.deepEqual(codes(r), ['NO_SPANS_RECEIVED']);
+    assert.match(r.diagnoses[0]?.message ?? '', /app → collector/);
+    assert.ok(r.diagnoses[0]?.configKeys.every((k) => !k.includes('9095')));
+  });
+
+  test('NO_SPANS_RECEIVED with the collector exporting fine points at the wrong Tempo', () => {
+    const r = diagnose(input({ collector: { before: collector('collector-before.prom'), after: collector('collector-healthy-after.prom') } }));
+    assert.deepEqual(codes(r), ['NO_SPANS_RECEIVED']);
+    assert.match(r.diagnoses[0]?.message ?? '', /somewhere other than this Tempo/);
+  });
+
+  test('NO_SPANS_RECEIVED for synthetic spans points at the collector → Tempo link', () => {
+    const r = diagnose(input({ trafficKind: 'otlp' }));
+    assert.deepEqual(codes(r), ['NO_SPANS_RECEIVED']);
+    assert.match(r.diagnoses[0]?.message ?? '', /synthetic/);
+  });
+
+  test('COLLECTOR_EXPORT_FAILING comes first when the collector exporter fails', () => {
+    const r = diagnose(input({ collector: { before: collector('collector-before.prom'), after: collector('collector-export-failing-after.prom') } }));
+    assert.deepEqual(codes(r), ['COLLECTOR_EXPORT_FAILING', 'NO_SPANS_RECEIVED']);
+    assert.equal(r.diagnoses[0]?.evidence['collectorSendFailedSpans'], 30);
+    assert.match(r.diagnoses[1]?.message ?? '', /exporter to Tempo is failing/);
+  });
+
+  test('INGESTER_APPEND_FAILING: spans received, refused, appends failing (the seeds)', () => {
+    const r = diagnose(input({ tempoAfter: tempo('tempo-2.x-internal-tls-broken-after.prom') }));
+    assert.deepEqual(codes(r), ['INGESTER_APPEND_FAILING']);
+    const d = r.diagnoses[0];
+    assert.match(d?.message ?? '', /1126 spans/);
+    assert.match(d?.message ?? '', /TLS on one side only/);
+    assert.ok(d?.configKeys.includes('tempo server.grpc_tls_config'));
+    assert.ok(d?.configKeys.includes('tempo ingester_client.grpc_client_config.tls_enabled'));
+    assert.equal(d?.evidence['ingesterAppendFailures'], 1105);
+    assert.equal(d?.evidence['receiverRefusedSpans'], 1126);
+  });
+
+  test('INGESTER_APPEND_FAILING also from refused spans alone when no limit discarded them', () => {
+    const after = { ...tempo('tempo-2.x-fresh.prom'), spansReceived: 30, receiverRefused: 30 };
+    const r = diagnose(input({ tempoAfter: after }));
+    assert.deepEqual(codes(r), ['INGESTER_APPEND_FAILING']);
+  });
+
+  test('TRACES_NOT_CREATED: appends fine, counter flat, traces still live (2.x keys)', () => {
+    const r = diagnose(input({ tempoAfter: tempo('tempo-2.x-not-swept-after.prom'), waitedSeconds: 12 }));
+    assert.deepEqual(codes(r), ['TRACES_NOT_CREATED']);
+    const d = r.diagnoses[0];
+    assert.deepEqual(d?.configKeys.slice(0, 2), ['tempo ingester.trace_idle_period', 'tempo ingester.flush_check_period']);
+    assert.match(d?.message ?? '', /10 traces still live/);
+    assert.match(d?.message ?? '', /within 12s/);
+  });
+
+  test('TRACES_NOT_CREATED on Tempo 3.x names the live-store keys', () => {
+    const before = tempo('tempo-3.x-fresh.prom');
+    const after = { ...before, spansReceived: 30, receiverAccepted: 30 };
+    const r = diagnose(input({ tempoBefore: before, tempoAfter: after }));
+    assert.deepEqual(codes(r), ['TRACES_NOT_CREATED']);
+    assert.equal(r.tracesCreated.metric, 'tempo_live_store_traces_created_total');
+    assert.deepEqual(r.diagnoses[0]?.configKeys.slice(0, 2), ['tempo live_store.max_trace_idle', 'tempo live_store.flush_check_period']);
+  });
+
+  test('TRACES_NOT_CREATED when only part of the traces were counted (fraction not met)', () => {
+    const after = tempo('tempo-2.x-healthy-after.prom'); // +10
+    const r = diagnose(input({ tracesSent: 12, tempoAfter: after, lookup: { looked: 3, found: 2 } }));
+    assert.deepEqual(codes(r), ['TRACES_NOT_CREATED']);
+    assert.match(r.diagnoses[0]?.message ?? '', /rose by 10 of the 12 required/);
+    const relaxed = diagnose(input({ tracesSent: 12, minFraction: 0.8, tempoAfter: after, lookup: { looked: 3, found: 2 } }));
+    assert.equal(relaxed.verified, true);
+  });
+
+  test('SPANS_DISCARDED lists each reason and its overrides key; no INGESTER_APPEND_FAILING for refusals explained by limits', () => {
+    const r = diagnose(input({ tempoAfter: tempo('tempo-2.x-discarded-after.prom') }));
+    assert.deepEqual(codes(r), ['SPANS_DISCARDED']);
+    const d = r.diagnoses[0];
+    assert.match(d?.message ?? '', /rate_limited=20/);
+    assert.match(d?.message ?? '', /trace_too_large=10/);
+    assert.ok(d?.configKeys.includes('overrides.defaults.ingestion.rate_limit_bytes'));
+    assert.ok(d?.configKeys.includes('overrides.defaults.global.max_bytes_per_trace'));
+    assert.equal(d?.evidence['discarded{reason="rate_limited"}'], 20);
+  });
+
+  test('SPANS_DISCARDED with an unknown reason still names where to look', () => {
+    const after = { ...tempo('tempo-2.x-healthy-after.prom'), discardedByReason: { unknown_error: 4 } };
+    const r = diagnose(input({ tracesSent: 11, tempoAfter: after, lookup: { looked: 1, found: 0 } }));
+    assert.ok(codes(r).includes('SPANS_DISCARDED'));
+    assert.match(r.diagnoses.find((d) => d.code === 'SPANS_DISCARDED')?.configKeys[0] ?? '', /unknown_error/);
+  });
+
+  test('verified with side problems reports them as warnings', () => {
+    const after = { ...tempo('tempo-2.x-healthy-after.prom'), discardedByReason: { rate_limited: 2 }, ingesterAppendFailures: 1 };
+    const r = diagnose(
+      input({
+        tempoAfter: after,
+        lookup: { looked: 1, found: 1 },
+        collector: { before: collector('collector-before.prom'), after: collector('collector-export-failing-after.prom') },
+      }),
+    );
+    assert.equal(r.verified, true);
+    assert.deepEqual(r.diagnoses, []);
+    assert.deepEqual(r.warnings.map((w) => w.code).sort(), ['COLLECTOR_EXPORT_FAILING', 'INGESTER_APPEND_FAILING', 'SPANS_DISCARDED']);
+  });
+
+  test('a counter reset between readings is read as a rise from 0', () => {
+    const before = { ...tempo('tempo-2.x-healthy-after.prom'), tracesCreated: { tempo_ingester_traces_created_total: 500 }, spansReceived: 900, ingesterAppends: 400 };
+    const r = diagnose(input({ tempoBefore: before, tempoAfter: tempo('tempo-2.x-healthy-after.prom'), lookup: { looked: 1, found: 1 } }));
+    assert.equal(r.delta.tracesCreated, 10);
+    assert.equal(r.verified, true);
+  });
+});

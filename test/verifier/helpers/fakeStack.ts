@@ -1,0 +1,204 @@
+/**
+ * A scripted stand-in for Tempo, the app, the collector's OTLP/HTTP receiver and the collector's
+ * metrics, served over HTTPS with a certificate from the test PKI. Every route is scripted by the
+ * test: /ready answers, the sequence of /metrics texts, whether trace lookups find the ids the app
+ * handed out, and how the app answers.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { KeyPair } from './certs';
+
+export const FIXTURES = join(__dirname, '..', 'fixtures');
+
+export function fixture(name: string): string {
+  return readFileSync(join(FIXTURES, name), 'utf8');
+}
+
+export interface MetricsContext {
+  /** 0 for the first /metrics request */
+  call: number;
+  /** trace ids handed out by the app or received over OTLP so far */
+  sent: number;
+}
+
+export interface FakeStackScript {
+  /** /ready: 'ok' (default), 'never' (503 forever), or the number of 503 answers before 200 */
+  ready?: 'ok' | 'never' | number;
+  /** /metrics texts by call (the last one repeats), or a function of the call */
+  metrics?: string[] | ((ctx: MetricsContext) => string);
+  metricsContentType?: string;
+  metricsStatus?: number;
+  /** trace API: 'store' finds every id sent, 'v1-only' has no v2 route, 'none' never finds, 'error' answers 500 */
+  traces?: 'store' | 'v1-only' | 'none' | 'error';
+  /** app: 'ok' answers with x-trace-id + traceparent, 'traceparent-only', 'no-trace-id' */
+  app?: 'ok' | 'traceparent-only' | 'no-trace-id';
+  /** OTLP/HTTP receiver: 'accept' (default) or 'reject' (HTTP 400) */
+  otlp?: 'accept' | 'reject';
+  /** collector metrics texts by call (the last one repeats) */
+  collectorMetrics?: string[];
+}
+
+export interface FakeStack {
+  url: string;
+  port: number;
+  sentIds: Set<string>;
+  calls: Record<string, number>;
+  /** request paths in order */
+  log: string[];
+  close(): Promise<void>;
+}
+
+function traceJson(traceId: string, layout: 'v2' | 'v1'): string {
+  const b64 = Buffer.from(traceId, 'hex').toString('base64');
+  const resourceSpans = [
+    {
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: 'tracing-stack-app' } }] },
+      scopeSpans: [
+        {
+          scope: { name: 'test' },
+          spans: [
+            // Tempo renders ids as base64; accept hex too.
+            { traceId: b64, spanId: 'AAAAAAAAAAE=', name: 'GET /api/work' },
+            { traceId, spanId: '0000000000000002', name: 'work depth 1' },
+          ],
+        },
+      ],
+    },
+  ];
+  return JSON.stringify(layout === 'v2' ? { trace: { resourceSpans } } : { batches: resourceSpans });
+}
+
+function collectOtlpTraceIds(body: string): string[] {
+  const ids: string[] = [];
+  const doc = JSON.parse(body) as { resourceSpans?: { scopeSpans?: { spans?: { traceId?: string }[] }[] }[] };
+  for (const rs of doc.resourceSpans ?? []) {
+    for (const ss of rs.scopeSpans ?? []) {
+      for (const span of ss.spans ?? []) {
+        if (span.traceId) ids.push(span.traceId);
+      }
+    }
+  }
+  return ids;
+}
+
+export function startFakeStack(tls: KeyPair, script: FakeStackScript): Promise<FakeStack> {
+  const sentIds = new Set<string>();
+  const calls: Record<string, number> = {};
+  const log: string[] = [];
+  const count = (route: string): number => {
+    const n = calls[route] ?? 0;
+    calls[route] = n + 1;
+    return n;
+  };
+
+  const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://fake');
+    log.push(`${req.method} ${url.pathname}`);
+    const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+      res.end(body);
+    };
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = url.pathname;
+      if (path === '/ready') {
+        const n = count('ready');
+        const ready = script.ready ?? 'ok';
+        if (ready === 'ok' || (typeof ready === 'number' && n >= ready)) return send(200, 'ready\n');
+        return send(503, 'Ingester not ready: waiting for 15s after being ready\n');
+      }
+      if (path === '/metrics') {
+        const n = count('metrics');
+        const m = script.metrics ?? [fixture('tempo-2.x-fresh.prom')];
+        const text = typeof m === 'function' ? m({ call: n, sent: sentIds.size }) : (m[Math.min(n, m.length - 1)] ?? '');
+        return send(script.metricsStatus ?? 200, text, { 'content-type': script.metricsContentType ?? 'text/plain; version=0.0.4; charset=utf-8' });
+      }
+      if (path === '/collector/metrics') {
+        const n = count('collector');
+        const m = script.collectorMetrics ?? [fixture('collector-before.prom')];
+        return send(200, m[Math.min(n, m.length - 1)] ?? '');
+      }
+      const traceMatch = /^\/api\/(v2\/)?traces\/([0-9a-f]+)$/.exec(path);
+      if (traceMatch) {
+        const isV2 = traceMatch[1] !== undefined;
+        const id = traceMatch[2] ?? '';
+        count(isV2 ? 'traceV2' : 'traceV1');
+        const mode = script.traces ?? 'store';
+        if (mode === 'error') return send(500, 'rpc error: code = Unavailable desc = connection error: desc = "transport: authentication handshake failed"\n');
+        if (mode === 'v1-only' && isV2) return send(404, '404 page not found\n');
+        if (mode === 'none' || !sentIds.has(id)) return send(404, 'trace not found\n');
+        return send(200, traceJson(id, isV2 ? 'v2' : 'v1'), { 'content-type': 'application/json' });
+      }
+      if (path === '/api/work') {
+        count('app');
+        const id = randomBytes(16).toString('hex');
+        sentIds.add(id);
+        const traceparent = `00-${id}-${randomBytes(8).toString('hex')}-01`;
+        const mode = script.app ?? 'ok';
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (mode === 'ok') headers['x-trace-id'] = id;
+        if (mode !== 'no-trace-id') headers['traceparent'] = traceparent;
+        return send(200, JSON.stringify({ traceId: mode === 'no-trace-id' ? undefined : id, depth: url.searchParams.get('depth') }), headers);
+      }
+      if (path === '/v1/traces' && req.method === 'POST') {
+        count('otlp');
+        if ((script.otlp ?? 'accept') === 'reject') return send(400, 'bad request: unsupported content\n');
+        for (const id of collectOtlpTraceIds(Buffer.concat(chunks).toString('utf8'))) sentIds.add(id);
+        return send(200, '{}', { 'content-type': 'application/json' });
+      }
+      return send(404, '404 page not found\n');
+    });
+  });
+
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as AddressInfo).port;
+      resolve({
+        url: `https://127.0.0.1:${port}`,
+        port,
+        sentIds,
+        calls,
+        log,
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}
+
+/** A port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Metrics that follow the traffic: healthy Tempo counting every sent trace `lagCalls` readings after it was sent. */
+export function healthyMetrics(version: '2.x' | '3.x'): (ctx: MetricsContext) => string {
+  const counter = version === '2.x' ? 'tempo_ingester_traces_created_total' : 'tempo_live_store_traces_created_total';
+  return ({ sent }) =>
+    [
+      '# HELP tempo_distributor_spans_received_total The total number of spans received per tenant',
+      '# TYPE tempo_distributor_spans_received_total counter',
+      `tempo_distributor_spans_received_total{tenant="single-tenant"} ${sent * 3}`,
+      '# TYPE tempo_distributor_ingester_appends_total counter',
+      `tempo_distributor_ingester_appends_total{ingester="127.0.0.1:9095"} ${sent}`,
+      '# TYPE tempo_receiver_accepted_spans counter',
+      `tempo_receiver_accepted_spans{receiver="otlp/otlp_receiver",transport="grpc"} ${sent * 3}`,
+      `# TYPE ${counter} counter`,
+      `${counter}{tenant="single-tenant"} ${sent}`,
+      '',
+    ].join('\n');
+}

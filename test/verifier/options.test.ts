@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DEFAULTS, parseCliArgs, resolveOptions, selectCaInput, UsageError, type VerifyOptions } from '../../verifier/options';
+import { stackDefaults } from '../../verifier/stackDefaults';
+import { mintTestPki, type TestPki } from './helpers/certs';
+
+let pki: TestPki;
+before(() => {
+  pki = mintTestPki();
+});
+after(() => pki.cleanup());
+
+const ROOT = join(__dirname, '..', '..');
+
+function resolve(argv: string[], env: Record<string, string> = {}, sd: Partial<VerifyOptions> = {}): VerifyOptions {
+  const args = parseCliArgs(argv);
+  const ca = selectCaInput(args, env, sd);
+  const pem = ca.kind === 'pem' ? { pem: ca.pem, source: ca.source } : ca.kind === 'file' ? { pem: pki.caPem, source: ca.source } : undefined;
+  return resolveOptions({ args, env, stackDefaults: sd, ...(pem ? { ca: pem } : {}) });
+}
+
+describe('options', () => {
+  test('flags with defaults', () => {
+    const o = resolve(['--tempo-url', 'https://localhost:3200/', '--ca-file', '/x/ca.pem', '--app-url', 'https://localhost:3010']);
+    assert.equal(o.tempoUrl, 'https://localhost:3200', 'trailing slash dropped');
+    assert.equal(o.appUrl, 'https://localhost:3010');
+    assert.equal(o.caSource, '--ca-file /x/ca.pem');
+    assert.equal(o.traces, DEFAULTS.traces);
+    assert.equal(o.minFraction, 1);
+    assert.equal(o.deadlineSeconds, 120);
+    assert.equal(o.json, false);
+    assert.equal(o.otlpHttpUrl, undefined);
+  });
+
+  test('every flag', () => {
+    const o = resolve([
+      '--tempo-url', 'https://127.0.0.1:32000', '--ca-file', 'ca.pem', '--otlp-http-url', 'https://127.0.0.1:4318',
+      '--collector-metrics-url', 'https://127.0.0.1:8889/metrics', '--traces', '25', '--min-fraction', '0.8',
+      '--deadline-seconds', '45', '--depth', '3', '--tenant', 'team-a', '--json', '--progress', '--poll-interval-ms', '250',
+      '--backoff-initial-ms', '100', '--backoff-max-ms', '1000', '--request-timeout-ms', '2000',
+    ]);
+    assert.equal(o.otlpHttpUrl, 'https://127.0.0.1:4318');
+    assert.equal(o.collectorMetricsUrl, 'https://127.0.0.1:8889/metrics');
+    assert.deepEqual(
+      [o.traces, o.minFraction, o.deadlineSeconds, o.depth, o.tenant, o.json, o.progress, o.pollIntervalMs, o.backoffInitialMs, o.backoffMaxMs, o.requestTimeoutMs],
+      [25, 0.8, 45, 3, 'team-a', true, true, 250, 100, 1000, 2000],
+    );
+  });
+
+  test('environment fallbacks (the Pulumi command passes the CA PEM itself)', () => {
+    const o = resolve([], {
+      VERIFY_TEMPO_URL: 'https://localhost:3200',
+      VERIFY_APP_URL: 'https://localhost:3010',
+      VERIFY_CA_PEM: pki.caPem,
+      VERIFY_TRACES: '7',
+      VERIFY_MIN_FRACTION: '0.5',
+      VERIFY_DEADLINE_SECONDS: '30',
+    });
+    assert.equal(o.caSource, 'VERIFY_CA_PEM');
+    assert.equal(o.caPem.trim(), pki.caPem.trim());
+    assert.deepEqual([o.traces, o.minFraction, o.deadlineSeconds], [7, 0.5, 30]);
+  });
+
+  test('precedence: flag > environment > stack defaults', () => {
+    const sd: Partial<VerifyOptions> = { tempoUrl: 'https://stack:1', appUrl: 'https://stack-app:1', traces: 3, caPem: pki.caPem, caSource: 'pulumi stack output caCertificate --stack dev' };
+    const fromStack = resolve(['--stack', 'dev'], {}, sd);
+    assert.equal(fromStack.tempoUrl, 'https://stack:1');
+    assert.equal(fromStack.traces, 3);
+    assert.equal(fromStack.caSource, 'pulumi stack output caCertificate --stack dev');
+    assert.equal(fromStack.stack, 'dev');
+    const fromEnv = resolve(['--stack', 'dev'], { VERIFY_TEMPO_URL: 'https://env:2', VERIFY_TRACES: '4' }, sd);
+    assert.equal(fromEnv.tempoUrl, 'https://env:2');
+    assert.equal(fromEnv.traces, 4);
+    const fromFlag = resolve(['--stack', 'dev', '--tempo-url', 'https://flag:3', '--traces', '5', '--ca-file', 'mine.pem'], { VERIFY_TEMPO_URL: 'https://env:2' }, sd);
+    assert.equal(fromFlag.tempoUrl, 'https://flag:3');
+    assert.equal(fromFlag.traces, 5);
+    assert.equal(fromFlag.caSource, '--ca-file mine.pem');
+  });
+
+  test('the app wins over synthetic spans when both are known', () => {
+    const o = resolve(['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--otlp-http-url', 'https://c:4318']);
+    assert.equal(o.appUrl, 'https://a:1');
+    assert.equal(o.otlpHttpUrl, undefined);
+  });
+
+  for (const [what, argv, message] of [
+    ['http:// Tempo URL', ['--tempo-url', 'http://localhost:3200', '--ca-file', 'c', '--app-url', 'https://a:1'], /uses http:\/\/; TLS is mandatory/],
+    ['http:// app URL', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'http://a:1'], /--app-url: http:\/\/a:1 uses http:\/\//],
+    ['http:// collector metrics URL', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--collector-metrics-url', 'http://c:8888/metrics'], /--collector-metrics-url/],
+    ['not a URL', ['--tempo-url', 'localhost:3200', '--ca-file', 'c', '--app-url', 'https://a:1'], /must be an https:\/\/ URL|is not a URL/],
+    ['no Tempo URL', ['--ca-file', 'c', '--app-url', 'https://a:1'], /no Tempo URL/],
+    ['no CA', ['--tempo-url', 'https://t:1', '--app-url', 'https://a:1'], /no CA: pass --ca-file/],
+    ['no traffic source', ['--tempo-url', 'https://t:1', '--ca-file', 'c'], /no traffic source/],
+    ['traces 0', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--traces', '0'], /--traces: 0 is out of range/],
+    ['traces not an integer', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--traces', '2.5'], /not an integer/],
+    ['fraction above 1', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--min-fraction', '1.5'], /--min-fraction/],
+    ['fraction 0', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--min-fraction', '0'], /--min-fraction: 0 is out of range \(> 0/],
+    ['negative deadline', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--deadline-seconds', '-1'], /--deadline-seconds/],
+    ['backoff max below initial', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--backoff-initial-ms', '500', '--backoff-max-ms', '100'], /backoff-max-ms/],
+    ['an option to skip TLS', ['--insecure', '--tempo-url', 'https://t:1'], /cannot be turned off/],
+    ['a stray argument', ['https://t:1'], /positional|Unexpected argument/i],
+  ] as const) {
+    test(`usage error: ${what}`, () => {
+      assert.throws(() => resolve([...argv]), (err: unknown) => err instanceof UsageError && message.test(err.message));
+    });
+  }
+
+  test('a CA that is not a PEM certificate is a usage error', () => {
+    const args = parseCliArgs(['--tempo-url', 'https://t:1', '--app-url', 'https://a:1']);
+    assert.throws(() => resolveOptions({ args, env: {}, stackDefaults: {}, ca: { pem: 'hello', source: '--ca-file x' } }), /not a PEM certificate/);
+    const broken = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';
+    assert.throws(() => resolveOptions({ args, env: {}, stackDefaults: {}, ca: { pem: broken, source: '--ca-file x' } }), /cannot be parsed as an X.509 certificate/);
+  });
+});
+
+describe('stackDefaults', () => {
+  test('reads the dev stack model: host URLs and verification settings; CA through the Pulumi CLI', async () => {
+    const calls: string[][] = [];
+    const sd = await stackDefaults('dev', ROOT, {
+      runPulumi: async (args) => {
+        calls.push(args);
+        return `${pki.caPem}\n`;
+      },
+    });
+    assert.match(sd.tempoUrl ?? '', /^https:\/\/[^/]+:\d+$/);
+    assert.match(sd.appUrl ?? '', /^https:\/\//);
+    assert.match(sd.otlpHttpUrl ?? '', /^https:\/\//);
+    assert.equal(typeof sd.traces, 'number');
+    assert.equal(typeof sd.deadlineSeconds, 'number');
+    assert.deepEqual(calls, [['stack', 'output', 'caCertificate', '--stack', 'dev', '--show-secrets']]);
+    assert.equal(sd.caPem, pki.caPem.trim());
+    assert.equal(sd.caSource, 'pulumi stack output caCertificate --stack dev');
+  });
+
+  test('does not call Pulumi when the CA is given otherwise', async () => {
+    const sd = await stackDefaults('dev', ROOT, {
+      needCa: false,
+      runPulumi: async () => {
+        throw new Error('must not be called');
+      },
+    });
+    assert.equal(sd.caPem, undefined);
+  });
+
+  test('no Pulumi CLI: a usage error that says to pass --ca-file', async () => {
+    await assert.rejects(
+      stackDefaults('dev', ROOT, {
+        runPulumi: async () => {
+          throw new Error('the pulumi CLI is not on PATH');
+        },
+      }),
+      (err: unknown) => err instanceof UsageError && /not on PATH.*pass --ca-file/.test(err.message),
+    );
+  });
+
+  test('unknown stack: a usage error naming the missing stack file and the flags to pass', async () => {
+    await assert.rejects(stackDefaults('nope', ROOT, { needCa: false }), (err: unknown) => err instanceof UsageError && /Pulumi\.nope\.yaml does not exist; pass --tempo-url, --ca-file and --app-url/.test(err.message));
+  });
+});

@@ -1,0 +1,159 @@
+/** Small pure pieces: TLS error classification, trace-id extraction, trace summaries, report, progress. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { DIAGNOSIS_CODES } from '../../verifier/diagnose';
+import { EXIT_CODES } from '../../verifier/exitCodes';
+import { classifyError, HttpFailure } from '../../verifier/http';
+import { createProgress } from '../../verifier/progress';
+import { formatHuman, toJson } from '../../verifier/report';
+import { otlpTracesUrl } from '../../verifier/syntheticSpans';
+import { normalizeTraceId, summarizeTrace } from '../../verifier/traceLookup';
+import { isValidTraceId, traceIdFromHeaders } from '../../verifier/traffic';
+import type { VerifyResult } from '../../verifier/verify';
+
+function nodeError(code: string, message = code, extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(message), { code }, extra);
+}
+
+describe('classifyError', () => {
+  const url = 'https://localhost:3200/ready';
+  const ca = 'CA "stack-ca" (SHA-256 AA…) from --ca-file ca.pem';
+  for (const code of ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']) {
+    test(`${code} is a certificate from another CA`, () => {
+      const f = classifyError(nodeError(code), url, ca);
+      assert.equal(f.kind, 'tls');
+      assert.match(f.message, /certificate from another CA — the server's certificate is not signed by CA "stack-ca"/);
+    });
+  }
+  test('a name mismatch says wrong name, the host and the SANs', () => {
+    const f = classifyError(nodeError('ERR_TLS_CERT_ALTNAME_INVALID', 'mismatch', { host: 'localhost', cert: { subjectaltname: 'DNS:tempo' } }), url, ca);
+    assert.equal(f.kind, 'tls');
+    assert.match(f.message, /wrong name .*"localhost" \(its SANs: DNS:tempo\)/);
+  });
+  test('expired certificate', () => assert.match(classifyError(nodeError('CERT_HAS_EXPIRED'), url, ca).message, /expired/));
+  test('plain HTTP on the port', () => {
+    const f = classifyError(nodeError('ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number'), url, ca);
+    assert.equal(f.kind, 'tls');
+    assert.match(f.message, /does not speak TLS/);
+  });
+  test('connection refused, unknown host, timeout', () => {
+    assert.equal(classifyError(nodeError('ECONNREFUSED'), url, ca).kind, 'unreachable');
+    assert.match(classifyError(nodeError('ENOTFOUND'), url, ca).message, /host not found/);
+    assert.equal(classifyError(nodeError('ETIMEDOUT'), url, ca).kind, 'timeout');
+  });
+  test('an HttpFailure passes through', () => {
+    const f = new HttpFailure('tls', url, 'x');
+    assert.equal(classifyError(f, url, ca), f);
+  });
+});
+
+describe('trace ids from the app', () => {
+  const id = '4bf92f3577b34da6a3ce929d0e0e4736';
+  test('x-trace-id, normalized to lowercase', () => assert.equal(traceIdFromHeaders({ 'x-trace-id': id.toUpperCase() }), id));
+  test('traceparent fallback', () => assert.equal(traceIdFromHeaders({ traceparent: `00-${id}-00f067aa0ba902b7-01` }), id));
+  test('invalid ids are ignored', () => {
+    assert.equal(traceIdFromHeaders({ 'x-trace-id': 'abc' }), undefined);
+    assert.equal(traceIdFromHeaders({ 'x-trace-id': '0'.repeat(32) }), undefined);
+    assert.equal(isValidTraceId(id), true);
+  });
+});
+
+describe('trace summaries', () => {
+  const id = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const b64 = Buffer.from(id, 'hex').toString('base64');
+  test('Tempo renders ids as base64 or hex', () => {
+    assert.equal(normalizeTraceId(b64), id);
+    assert.equal(normalizeTraceId(id.toUpperCase()), id);
+  });
+  test('v2 layout, spans of another trace are not counted', () => {
+    const body = {
+      trace: {
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'app' } }] },
+            scopeSpans: [{ spans: [{ traceId: b64 }, { traceId: id }, { traceId: Buffer.alloc(16, 1).toString('base64') }] }],
+          },
+        ],
+      },
+    };
+    assert.deepEqual(summarizeTrace(body, id), { spanCount: 2, foreignSpans: 1, services: ['app'] });
+  });
+  test('v1 layout with batches and the legacy instrumentationLibrarySpans', () => {
+    const body = { batches: [{ instrumentationLibrarySpans: [{ spans: [{ traceId: b64 }] }] }, { scopeSpans: [{ spans: [{}] }] }] };
+    assert.equal(summarizeTrace(body, id).spanCount, 2);
+  });
+  test('unexpected shapes count nothing', () => {
+    assert.equal(summarizeTrace(null, id).spanCount, 0);
+    assert.equal(summarizeTrace({ trace: 'x' }, id).spanCount, 0);
+  });
+  test('OTLP/HTTP traces URL', () => {
+    assert.equal(otlpTracesUrl('https://localhost:4318'), 'https://localhost:4318/v1/traces');
+    assert.equal(otlpTracesUrl('https://localhost:4318/v1/traces'), 'https://localhost:4318/v1/traces');
+  });
+});
+
+function sampleResult(): VerifyResult {
+  return {
+    outcome: 'not_verified',
+    exitCode: EXIT_CODES.NOT_VERIFIED,
+    stage: 'done',
+    tempoUrl: 'https://localhost:3200',
+    caSource: '--ca-file ca.pem',
+    traffic: { kind: 'app', url: 'https://localhost:3010', tracesRequested: 10, tracesSent: 10, requests: 10, problems: [] },
+    traceIds: [],
+    lookup: { looked: 3, found: 0, foundTraces: [] },
+    diagnoses: [{ code: 'INGESTER_APPEND_FAILING', message: 'appends fail', configKeys: ['tempo server.grpc_tls_config'], evidence: {} }],
+    warnings: [],
+    timings: { startedAt: new Date(0).toISOString(), elapsedMs: 12345, deadlineSeconds: 120 },
+    notes: [],
+  };
+}
+
+describe('report', () => {
+  test('human summary names the diagnosis, the keys and the exit code', () => {
+    const text = formatHuman(sampleResult());
+    assert.match(text, /^Tempo ingestion check: NOT VERIFIED/);
+    assert.match(text, /\[INGESTER_APPEND_FAILING\] appends fail\n\s+check:\n\s+- tempo server\.grpc_tls_config/);
+    assert.match(text, /Time\s+12\.3 s \(deadline 120 s\)/);
+    assert.match(text, /exit 1\n$/);
+  });
+  test('JSON is one document with a schema tag', () => {
+    const parsed = JSON.parse(toJson(sampleResult())) as { schema: string; exitCode: number };
+    assert.equal(parsed.schema, 'tracing-stack-verify/v1');
+    assert.equal(parsed.exitCode, 1);
+  });
+  test('exit codes and diagnosis codes are stable', () => {
+    assert.deepEqual(EXIT_CODES, { VERIFIED: 0, NOT_VERIFIED: 1, UNREACHABLE: 2, USAGE: 64, INTERNAL_ERROR: 70 });
+    for (const code of ['NO_SPANS_RECEIVED', 'INGESTER_APPEND_FAILING', 'TRACES_NOT_CREATED', 'SPANS_DISCARDED', 'COLLECTOR_EXPORT_FAILING', 'TRACES_NOT_FOUND', 'TEMPO_UNREACHABLE', 'TLS_VERIFICATION_FAILED', 'TEMPO_NOT_READY', 'NOT_PROMETHEUS']) {
+      assert.ok((DIAGNOSIS_CODES as readonly string[]).includes(code), code);
+    }
+  });
+});
+
+describe('progress', () => {
+  function sink(isTTY: boolean): { out: string[]; stream: { write(c: string): boolean; isTTY: boolean; columns: number } } {
+    const out: string[] = [];
+    return { out, stream: { write: (c: string) => out.push(c) > 0, isTTY, columns: 60 } };
+  }
+  test('not a terminal: one line per new message, with the elapsed time', () => {
+    let t = 1000;
+    const { out, stream } = sink(false);
+    const p = createProgress(stream, { tty: false, now: () => t });
+    p.update('waiting for Tempo /ready');
+    p.update('waiting for Tempo /ready');
+    t += 2500;
+    p.update('reading /metrics');
+    p.clear();
+    assert.deepEqual(out, ['[0.0s] waiting for Tempo /ready\n', '[2.5s] reading /metrics\n']);
+  });
+  test('terminal: rewrites one line in place and clears it', () => {
+    const { out, stream } = sink(true);
+    const p = createProgress(stream, { tty: true, now: () => 0 });
+    p.update('x'.repeat(200));
+    p.clear();
+    assert.ok(out[0]?.startsWith('\r\x1b[2K[0.0s] x'));
+    assert.ok((out[0]?.length ?? 0) < 80, 'truncated to the terminal width');
+    assert.equal(out[out.length - 1], '\r\x1b[2K');
+    assert.ok(out.every((c) => !c.includes('\n')));
+  });
+});
