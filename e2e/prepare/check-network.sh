@@ -35,7 +35,7 @@ docker run -d --name "$server" --network "$net" --network-alias netcheck-alias \
 out=""
 for _ in $(seq 1 20); do
   out=$(docker run --rm --network "$net" "$HELPER_IMAGE" \
-    wget -q -T 2 -O - http://netcheck-alias:8080/ 2>/dev/null) && break
+    timeout 5 wget -q -O - http://netcheck-alias:8080/ 2>/dev/null) && break
   sleep 0.5
 done
 [[ "$out" == "alias-ok" ]] || die "a container could not reach another by its network alias on $net"

@@ -50,3 +50,11 @@ go_env_for_builds() {
 
 # Small busybox image (Debian's busybox-static) for network checks in tests.
 HELPER_IMAGE="${HELPER_IMAGE:-tracing-stack/e2e-helper:bookworm}"
+
+# take_lock NAME: hold an exclusive lock (until the script exits) so two concurrent runs
+# (e.g. parallel test jobs) do not build into the same directory at once.
+take_lock() {
+  local lockfile="$TRACING_STACK_CACHE/.$1.lock"
+  exec {LOCK_FD}>"$lockfile"
+  flock "$LOCK_FD"
+}

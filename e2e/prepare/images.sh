@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Build the LOCAL images the end-to-end suite runs, with the exact tags the Pulumi
+# program pins (nothing can be pulled: no container registry is reachable):
+#   helper     tracing-stack/e2e-helper:bookworm       busybox, for network checks in tests
+#   tempo      grafana/tempo:$TEMPO_VERSION             from tempo.sh's cached binary
+#   collector  otel/opentelemetry-collector-contrib:$COLLECTOR_VERSION  from collector.sh's
+#   node       $NODE_IMAGE_TAG                          Debian bookworm stand-in (see
+#                                                       e2e/images/node/build-rootfs.sh)
+# Usage: images.sh [helper|tempo|collector|node ...]   (default: all, in that order)
+#
+# Each image is labelled with a hash of its build context (Dockerfile + files, modes
+# included); an image whose tag already carries the same hash is not rebuilt.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+IMAGES_DIR="$REPO_ROOT/e2e/images"
+PREPARE_DIR="$REPO_ROOT/e2e/prepare"
+HASH_LABEL="org.tracing-stack.inputs-hash"
+CONTEXTS="$TRACING_STACK_CACHE/image-contexts"
+NPM_VERSION="${NPM_VERSION:-10.8.2}"   # the npm that node 20.19.5 bundles
+
+docker info >/dev/null 2>&1 || die "no Docker engine; run e2e/prepare/docker.sh first"
+
+# fresh_context NAME: an empty build context holding the image's Dockerfile.
+fresh_context() {
+  local ctx="$CONTEXTS/$1"
+  rm -rf "$ctx"
+  mkdir -p "$ctx"
+  cp "$IMAGES_DIR/$1/Dockerfile" "$ctx/Dockerfile"
+  echo "$ctx"
+}
+
+# link_or_copy SRC DEST: hard link when possible (large files, same filesystem).
+link_or_copy() { ln -f "$1" "$2" 2>/dev/null || cp "$1" "$2"; }
+
+# build_image NAME TAG CTX: build CTX as TAG unless TAG already has CTX's hash.
+build_image() {
+  local name="$1" tag="$2" ctx="$3" hash current
+  # Deterministic tar of the context (names, contents, modes; not times or owners).
+  hash=$(tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$ctx" -cf - . | sha256_stdin)
+  current=$(docker image inspect --format "{{ index .Config.Labels \"$HASH_LABEL\" }}" "$tag" 2>/dev/null || true)
+  if [[ "$current" == "$hash" ]]; then
+    log "$tag: up to date"
+    return 0
+  fi
+  log "$tag: building (log: $LOG_DIR/image-$name.log)"
+  run_logged "image-$name" docker build --label "$HASH_LABEL=$hash" -t "$tag" "$ctx" \
+    || die "building $tag failed (log: $LOG_DIR/image-$name.log)"
+}
+
+# debian_uri SUITE: the URI this machine's apt uses for SUITE (deb822 *.sources or
+# one-line sources.list), so the stand-in rootfs comes from the same reachable mirror.
+debian_uri() {
+  local suite="$1" f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f "$f" ]] || continue
+    uri=$(awk -v want="$suite" '
+      function flush() { if (uris != "" && (" " suites " ") ~ (" " want " ")) { print uris; done = 1 } uris = ""; suites = "" }
+      /^[[:space:]]*$/ { if (!done) flush(); next }
+      /^URIs:/   { uris = $2 }
+      /^Suites:/ { sub(/^Suites:[[:space:]]*/, ""); suites = $0 }
+      END { if (!done) flush() }' "$f" | head -n1)
+    [[ -n "$uri" ]] && { echo "$uri"; return; }
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f "$f" ]] || continue
+    uri=$(awk -v want="$suite" '$1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($(i+1) == want) { print $i; exit } }' "$f")
+    [[ -n "$uri" ]] && { echo "$uri"; return; }
+  done
+}
+
+image_helper() {
+  local ctx deb_dir
+  ctx=$(fresh_context helper)
+  deb_dir="$TRACING_STACK_CACHE/debs"
+  mkdir -p "$deb_dir"
+  if ! compgen -G "$deb_dir/busybox-static_*.deb" >/dev/null; then
+    (cd "$deb_dir" && run_logged apt-download-busybox apt-get download busybox-static) \
+      || die "could not download Debian's busybox-static (log: $LOG_DIR/apt-download-busybox.log)"
+  fi
+  local deb
+  deb=$(ls "$deb_dir"/busybox-static_*.deb | sort -V | tail -n1)
+  dpkg-deb --fsys-tarfile "$deb" | tar -xO ./bin/busybox >"$ctx/busybox"
+  chmod 0755 "$ctx/busybox"
+  build_image helper "$HELPER_IMAGE" "$ctx"
+}
+
+image_tempo() {
+  local ctx bin
+  bin=$("$PREPARE_DIR/tempo.sh") || die "no Tempo binary (tempo.sh failed)"
+  ctx=$(fresh_context tempo)
+  link_or_copy "$bin" "$ctx/tempo"
+  mkdir -p "$ctx/skel/etc" "$ctx/skel/tmp" "$ctx/skel/var/tempo"
+  chmod 1777 "$ctx/skel/tmp"
+  chmod 0700 "$ctx/skel/var/tempo"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\ntempo:x:10001:10001:tempo:/var/tempo:/sbin/nologin\n' >"$ctx/skel/etc/passwd"
+  printf 'root:x:0:\ntempo:x:10001:\n' >"$ctx/skel/etc/group"
+  build_image tempo "grafana/tempo:$TEMPO_VERSION" "$ctx"
+}
+
+image_collector() {
+  local ctx bin
+  bin=$("$PREPARE_DIR/collector.sh") || die "no collector binary (collector.sh failed)"
+  ctx=$(fresh_context collector)
+  link_or_copy "$bin" "$ctx/otelcol-contrib"
+  mkdir -p "$ctx/skel/etc/otelcol-contrib"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\notel:x:10001:10001:otel:/:/sbin/nologin\n' >"$ctx/skel/etc/passwd"
+  printf 'root:x:0:\notel:x:10001:\n' >"$ctx/skel/etc/group"
+  build_image collector "otel/opentelemetry-collector-contrib:$COLLECTOR_VERSION" "$ctx"
+}
+
+image_node() {
+  local ctx mirror security key rootfs
+  mirror="${DEBIAN_MIRROR:-$(debian_uri bookworm)}"
+  security="${DEBIAN_SECURITY_MIRROR:-$(debian_uri bookworm-security)}"
+  mirror="${mirror:-http://deb.debian.org/debian}"
+  security="${security:-http://deb.debian.org/debian-security}"
+  # The rootfs is cached by everything that shapes it.
+  key=$( { cat "$IMAGES_DIR/node/build-rootfs.sh"; echo "$mirror $security $NPM_VERSION"; } | sha256_stdin | cut -c1-16)
+  rootfs="$TRACING_STACK_CACHE/node-rootfs/bookworm-$key.tar"
+  if [[ ! -f "$rootfs" ]]; then
+    log "building the bookworm rootfs from $mirror (log: $LOG_DIR/node-rootfs.log)"
+    mkdir -p "$(dirname "$rootfs")"
+    DEBIAN_MIRROR="$mirror" DEBIAN_SECURITY_MIRROR="$security" NPM_VERSION="$NPM_VERSION" \
+      run_logged node-rootfs "$IMAGES_DIR/node/build-rootfs.sh" "$rootfs" \
+      || die "building the node rootfs failed (log: $LOG_DIR/node-rootfs.log)"
+  fi
+  ctx=$(fresh_context node)
+  link_or_copy "$rootfs" "$ctx/rootfs.tar"
+  build_image node "$NODE_IMAGE_TAG" "$ctx"
+}
+
+selected=("$@")
+[[ ${#selected[@]} -gt 0 ]] || selected=(helper tempo collector node)
+for name in "${selected[@]}"; do
+  case "$name" in
+    helper | tempo | collector | node) "image_$name" ;;
+    *) die "unknown image '$name' (helper, tempo, collector, node)" ;;
+  esac
+done
+
+# The engine's networking is only proven once the helper image exists.
+if [[ " ${selected[*]} " == *" helper "* ]]; then
+  "$PREPARE_DIR/check-network.sh"
+fi
