@@ -23,6 +23,8 @@ export interface CliIo {
   projectDir: string;
   readFile: (path: string) => string;
   stackDefaults: (stack: string, projectDir: string, opts: { needCa: boolean }) => Promise<Partial<VerifyOptions>>;
+  /** the project's selected Pulumi stack, used when neither --stack nor a Tempo URL is given */
+  currentStack: (projectDir: string) => Promise<string | undefined>;
   /** injected into runVerification (tests) */
   deps?: VerifyDeps;
 }
@@ -36,12 +38,18 @@ export function defaultIo(): CliIo {
     readFile: (path) => readFileSync(path, 'utf8'),
     // Loaded on --stack only, so the flag/env paths do not depend on the stack model.
     stackDefaults: (stack, dir, opts) => (require('./stackDefaults') as typeof import('./stackDefaults')).stackDefaults(stack, dir, opts),
+    currentStack: (dir) => (require('./stackDefaults') as typeof import('./stackDefaults')).currentStackName(dir),
   };
 }
 
 async function buildOptions(argv: readonly string[], io: CliIo): Promise<VerifyOptions | 'help'> {
   const args = parseCliArgs(argv);
   if (args.help) return 'help';
+  if (!args.stack && !args.tempoUrl && !io.env['VERIFY_TEMPO_URL']?.trim()) {
+    // No flags at all after `pulumi up`: verify the selected stack.
+    const current = await io.currentStack(io.projectDir);
+    if (current) args.stack = current;
+  }
   let ca = selectCaInput(args, io.env, {});
   let sd: Partial<VerifyOptions> = {};
   if (args.stack) {

@@ -93,8 +93,11 @@ Proves that traces sent through the stack are stored by Tempo: waits for Tempo's
 ingestion counters, drives traffic through the app (or sends synthetic OTLP spans), then polls until
 the traces-created counter has risen and at least one of the exact trace ids is fetched back.
 
+With no flags, the Pulumi stack selected in the project is verified (after \`pulumi up\`).
+
 Options (environment fallback in brackets):
-  --stack NAME                  take defaults from the Pulumi stack NAME
+  --stack NAME                  take the URLs and settings from the stack model of Pulumi.NAME.yaml
+                                and the CA from \`pulumi stack output caCertificate\`
   --tempo-url URL               Tempo HTTP API, https:// only          [VERIFY_TEMPO_URL]
   --ca-file PATH                CA certificate (PEM) to trust; the only one trusted
                                                                         [VERIFY_CA_FILE, or VERIFY_CA_PEM = the PEM itself]
@@ -257,7 +260,7 @@ export function resolveOptions(input: ResolveInput): VerifyOptions {
 
   const tempoRaw = pick(args.tempoUrl, 'VERIFY_TEMPO_URL', sd.tempoUrl);
   if (!tempoRaw) {
-    throw new UsageError('no Tempo URL: pass --tempo-url https://HOST:PORT (or VERIFY_TEMPO_URL, or --stack NAME after `pulumi up`)');
+    throw new UsageError('no Tempo URL: pass --tempo-url https://HOST:PORT (or VERIFY_TEMPO_URL, or --stack NAME after `pulumi up`; no Pulumi stack is selected here)');
   }
   const tempoUrl = validateHttpsUrl(tempoRaw, '--tempo-url');
 

@@ -31,6 +31,19 @@ const defaultRunPulumi: PulumiRunner = (args, cwd) =>
     });
   });
 
+/**
+ * The stack currently selected in the project (`pulumi stack --show-name`), so that after
+ * `pulumi up` the verifier needs no flags. Undefined when there is no Pulumi CLI or no selected stack.
+ */
+export async function currentStackName(projectDir: string, runPulumi: PulumiRunner = defaultRunPulumi): Promise<string | undefined> {
+  try {
+    const name = (await runPulumi(['stack', '--show-name', '--non-interactive'], projectDir)).trim();
+    return /^[A-Za-z0-9_.\-/]+$/.test(name) ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function stackDefaults(stack: string, projectDir: string, opts: StackDefaultsOptions = {}): Promise<Partial<VerifyOptions>> {
   if (!/^[A-Za-z0-9_.\-/]+$/.test(stack)) throw new UsageError(`--stack: "${stack}" is not a stack name`);
   const stackFile = join(projectDir, `Pulumi.${stack}.yaml`);

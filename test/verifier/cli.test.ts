@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { mintTestPki, type TestPki } from './helpers/certs';
 import { closedPort, type FakeStack, type FakeStackScript, fixture, healthyMetrics, startFakeStack } from './helpers/fakeStack';
@@ -42,7 +42,8 @@ function run(args: string[], env: Record<string, string> = {}, command: string[]
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('VERIFY_') && !k.startsWith('NODE_TEST')) cleanEnv[k] = v;
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...command, ...args], { cwd: ROOT, env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // PATH without a Pulumi CLI: the verifier must not pick up a stack selected on this machine.
+    const child = spawn(process.execPath, [...command, ...args], { cwd: ROOT, env: { ...cleanEnv, PATH: dirname(process.execPath), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { diagnose, type DiagnoseInput } from '../../verifier/diagnose';
 import { parsePrometheusText, readCollectorCounters, readTempoCounters, type CollectorCounters, type TempoCounters } from '../../verifier/tempoMetrics';
@@ -159,5 +161,31 @@ describe('diagnose', () => {
     const r = diagnose(input({ tempoBefore: before, tempoAfter: tempo('tempo-2.x-healthy-after.prom'), lookup: { looked: 1, found: 1 } }));
     assert.equal(r.delta.tracesCreated, 10);
     assert.equal(r.verified, true);
+  });
+});
+
+// Recordings from the real Tempo, written by the e2e suite (E2E_RECORD_FIXTURES=1) into
+// fixtures/recorded/. When present they are diagnosed against a fresh Tempo (no counters yet).
+describe('recordings from the real Tempo (fixtures/recorded)', () => {
+  const recorded = join(__dirname, 'fixtures', 'recorded');
+  const fresh = readTempoCounters(parsePrometheusText('# TYPE tempo_build_info gauge\ntempo_build_info{version="2.10.8"} 1\n'));
+  const read = (name: string): TempoCounters | undefined => {
+    const path = join(recorded, name);
+    return existsSync(path) ? readTempoCounters(parsePrometheusText(readFileSync(path, 'utf8'))) : undefined;
+  };
+  const healthy = read('tempo-2.10.8-healthy.prom');
+  test('healthy recording: the 2.x counter rose and nothing failed', { skip: healthy ? false : 'not recorded yet (run the e2e suite with E2E_RECORD_FIXTURES=1)' }, () => {
+    assert.ok(healthy);
+    const r = diagnose(input({ tempoBefore: fresh, tempoAfter: healthy, tracesSent: 1, lookup: { looked: 1, found: 1 } }));
+    assert.equal(r.tracesCreated.metric, 'tempo_ingester_traces_created_total');
+    assert.equal(r.tracesCreated.present, true);
+    assert.equal(r.verified, true);
+    assert.equal(r.delta.ingesterAppendFailures, 0);
+  });
+  const broken = read('tempo-2.10.8-internal-tls-server-only.prom');
+  test('internal TLS on the server only: INGESTER_APPEND_FAILING', { skip: broken ? false : 'not recorded yet (run the e2e suite with E2E_RECORD_FIXTURES=1)' }, () => {
+    assert.ok(broken);
+    const r = diagnose(input({ tempoBefore: fresh, tempoAfter: broken, tracesSent: 5 }));
+    assert.ok(r.diagnoses.map((d) => d.code).includes('INGESTER_APPEND_FAILING'), JSON.stringify(r.diagnoses));
   });
 });

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULTS, parseCliArgs, resolveOptions, selectCaInput, UsageError, type VerifyOptions } from '../../verifier/options';
-import { stackDefaults } from '../../verifier/stackDefaults';
+import { type CliIo, runCli } from '../../verifier/cli';
+import { currentStackName, stackDefaults } from '../../verifier/stackDefaults';
 import { mintTestPki, type TestPki } from './helpers/certs';
+import { closedPort } from './helpers/fakeStack';
 
 let pki: TestPki;
 before(() => {
@@ -156,5 +158,77 @@ describe('stackDefaults', () => {
 
   test('unknown stack: a usage error naming the missing stack file and the flags to pass', async () => {
     await assert.rejects(stackDefaults('nope', ROOT, { needCa: false }), (err: unknown) => err instanceof UsageError && /Pulumi\.nope\.yaml does not exist; pass --tempo-url, --ca-file and --app-url/.test(err.message));
+  });
+});
+
+describe('runCli with --stack defaults (in process)', () => {
+  function io(over: Partial<CliIo>): CliIo & { out: string[]; err: string[] } {
+    const out: string[] = [];
+    const err: string[] = [];
+    return {
+      out,
+      err,
+      stdout: { write: (c: string) => out.push(c) > 0 },
+      stderr: { write: (c: string) => err.push(c) > 0, isTTY: false },
+      env: {},
+      projectDir: ROOT,
+      readFile: () => pki.caPem,
+      stackDefaults: async () => ({}),
+      currentStack: async () => undefined,
+      ...over,
+    };
+  }
+
+  test('no flags: verifies the selected Pulumi stack, with its CA from the stack output', async () => {
+    const port = await closedPort();
+    const calls: Array<[string, boolean]> = [];
+    const cli = io({
+      currentStack: async () => 'dev',
+      stackDefaults: async (stack, _dir, opts) => {
+        calls.push([stack, opts.needCa]);
+        return { tempoUrl: `https://127.0.0.1:${port}`, appUrl: `https://127.0.0.1:${port}`, caPem: pki.caPem, caSource: 'pulumi stack output caCertificate --stack dev', deadlineSeconds: 0.3 };
+      },
+    });
+    const code = await runCli(['--json', '--backoff-initial-ms', '50'], cli);
+    assert.equal(code, 2);
+    assert.deepEqual(calls, [['dev', true]]);
+    const report = JSON.parse(cli.out.join('')) as { stack: string; caSource: string; diagnoses: { code: string }[] };
+    assert.equal(report.stack, 'dev');
+    assert.equal(report.caSource, 'pulumi stack output caCertificate --stack dev');
+    assert.equal(report.diagnoses[0]?.code, 'TEMPO_UNREACHABLE');
+  });
+
+  test('--ca-file given: the stack defaults are asked without the CA', async () => {
+    const calls: boolean[] = [];
+    const cli = io({
+      stackDefaults: async (_s, _d, opts) => {
+        calls.push(opts.needCa);
+        return { tempoUrl: 'http://localhost:3200' };
+      },
+    });
+    const code = await runCli(['--stack', 'dev', '--ca-file', pki.caFile], cli);
+    assert.equal(code, 64, 'an http:// URL from the stack is refused like any other');
+    assert.deepEqual(calls, [false]);
+    assert.match(cli.err.join(''), /TLS is mandatory/);
+  });
+
+  test('a failing stack lookup is a usage error (exit 64)', async () => {
+    const cli = io({
+      stackDefaults: async () => {
+        throw new UsageError('--stack nope: Pulumi.nope.yaml does not exist');
+      },
+    });
+    assert.equal(await runCli(['--stack', 'nope'], cli), 64);
+    assert.match(cli.err.join(''), /Pulumi\.nope\.yaml does not exist/);
+  });
+
+  test('currentStackName: the selected stack, or undefined without a Pulumi CLI', async () => {
+    assert.equal(await currentStackName(ROOT, async () => 'dev\n'), 'dev');
+    assert.equal(
+      await currentStackName(ROOT, async () => {
+        throw new Error('the pulumi CLI is not on PATH');
+      }),
+      undefined,
+    );
   });
 });
