@@ -22,6 +22,8 @@ export interface SyntheticResult {
   traceIds: string[];
   spansSent: number;
   url: string;
+  /** set when the endpoint answered the export with an HTTP error: the spans reached it and were refused */
+  rejected?: string;
 }
 
 export async function sendSyntheticTraces(opts: {
@@ -55,35 +57,26 @@ export async function sendSyntheticTraces(opts: {
     // Only the stack CA is trusted; rejectUnauthorized stays at its default (true).
     httpAgentOptions: { ca: opts.caPem, keepAlive: false },
   });
+  let rejected: string | undefined;
   try {
     const result = await new Promise<{ code: ExportResultCode; error?: Error }>((resolve) => exporter.export(spans, resolve));
     if (result.code !== ExportResultCode.SUCCESS) {
       const err = result.error;
       const status = err && 'code' in err && typeof err.code === 'number' ? err.code : undefined;
       if (status !== undefined || err?.name === 'OTLPExporterError') {
-        // The endpoint answered with an HTTP error (4xx, or 429/5xx until the retries ran out).
-        throw new OtlpExportRejected(
-          `the OTLP endpoint ${url} rejected the synthetic spans${status !== undefined ? ` with HTTP ${status}` : ''}: ${err?.message || 'no detail'}`,
-        );
+        // The endpoint answered with an HTTP error (4xx, or 429/5xx until the retries ran out):
+        // the spans got there, so Tempo's counters can still tell what happened to them.
+        rejected = `the OTLP endpoint ${url} rejected the synthetic spans${status !== undefined ? ` with HTTP ${status}` : ' (HTTP 429/5xx until the retries ran out)'}: ${err?.message || 'no detail'}`;
+      } else {
+        if (err && /timed out/i.test(err.message)) {
+          throw new HttpFailure('timeout', url, `no answer from ${url} in time (timeout)`, 'ETIMEDOUT');
+        }
+        throw classifyError(err ?? new Error('export failed'), url, opts.caDescription);
       }
-      if (err && /timed out/i.test(err.message)) {
-        throw new HttpFailure('timeout', url, `no answer from ${url} in time (timeout)`, 'ETIMEDOUT');
-      }
-      throw classifyError(err ?? new Error('export failed'), url, opts.caDescription);
     }
   } finally {
     await exporter.shutdown().catch(() => undefined);
     await provider.shutdown().catch(() => undefined);
   }
-  return { traceIds, spansSent: spans.length, url };
+  return { traceIds, spansSent: spans.length, url, ...(rejected ? { rejected } : {}) };
 }
-
-/** The endpoint answered but refused the export (HTTP error): not verified rather than unreachable. */
-export class OtlpExportRejected extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OtlpExportRejected';
-  }
-}
-
-export { HttpFailure };

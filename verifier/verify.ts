@@ -92,6 +92,11 @@ class Abort extends Error {
   }
 }
 
+/** /ready of a Tempo whose query-frontend has no querier connected (the read path's internal gRPC link). */
+const QUERY_PATH_NOT_READY = /query.?frontend not ready|queriers connected to query-frontend is 0/i;
+/** How long /ready may blame only the query path before the ingestion check goes on regardless. */
+const QUERY_PATH_GRACE_MS = 15_000;
+
 const TEMPO_HTTP_KEYS = ['tempo server.http_listen_port (3200) and the host port it is published on', 'verifier --tempo-url'];
 const TEMPO_TLS_KEYS = [
   'tempo server.http_tls_config.cert_file (must be signed by the stack CA and list the host name in its SANs)',
@@ -187,6 +192,22 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     }
   };
 
+  let queryPathNotReady: string | undefined;
+  let otlpRejected: string | undefined;
+  const queryPathDiagnosis = (body: string): Diagnosis => ({
+    code: 'TEMPO_NOT_READY',
+    message:
+      `Tempo's /ready stays HTTP 503 "${body}": the querier's worker cannot connect to the query-frontend over the internal gRPC port ` +
+      '(127.0.0.1:9095 in a single binary), so traces cannot be queried — typically TLS on one side only of the internal gRPC link.',
+    configKeys: [
+      'tempo querier.frontend_worker.grpc_client_config.tls_enabled',
+      'tempo querier.frontend_worker.grpc_client_config.tls_ca_path',
+      'tempo querier.frontend_worker.grpc_client_config.tls_server_name',
+      'tempo server.grpc_tls_config',
+    ],
+    evidence: { ready: body },
+  });
+
   try {
     // 1. /ready with backoff ------------------------------------------------------------------
     const readyUrl = `${options.tempoUrl}/ready`;
@@ -194,6 +215,9 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     let attempts = 0;
     let lastAnswer: { status: number; body: string } | undefined;
     let lastFailure: HttpFailure | undefined;
+    /** since when /ready has blamed only the query path (query-frontend without queriers) */
+    let queryPathNotReadySince: number | undefined;
+    const queryPathGraceMs = Math.min(QUERY_PATH_GRACE_MS, (options.deadlineSeconds * 1000) / 4);
     for (;;) {
       attempts += 1;
       progress.update(`waiting for Tempo ${readyUrl} (attempt ${attempts}${lastAnswer ? `, last HTTP ${lastAnswer.status}` : lastFailure ? `, ${lastFailure.code ?? lastFailure.kind}` : ''})`);
@@ -201,6 +225,18 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         const res = await client.request(readyUrl, { timeoutMs: requestTimeout(), headers: tenantHeaders });
         if (res.status === 200) break;
         lastAnswer = { status: res.status, body: res.body.trim().slice(0, 200) };
+        if (QUERY_PATH_NOT_READY.test(lastAnswer.body)) {
+          queryPathNotReadySince ??= now();
+          if (now() - queryPathNotReadySince >= queryPathGraceMs) {
+            // Only the read path is down (its querier cannot reach the query-frontend over the
+            // internal gRPC port): the write path can still be measured, so go on and say so.
+            queryPathNotReady = lastAnswer.body;
+            result.notes.push(`/ready still answers HTTP ${lastAnswer.status} "${lastAnswer.body}" after ${(queryPathGraceMs / 1000).toFixed(1)}s; checking ingestion anyway`);
+            break;
+          }
+        } else {
+          queryPathNotReadySince = undefined;
+        }
       } catch (err) {
         if (!(err instanceof HttpFailure)) throw err;
         if (err.kind === 'tls') throw tlsAbort(err, 'Tempo /ready', TEMPO_TLS_KEYS);
@@ -228,7 +264,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
       await pause(backoff);
       backoff = Math.min(backoff * 2, options.backoffMaxMs);
     }
-    result.timings.readyAfterMs = now() - startedAt;
+    if (!queryPathNotReady) result.timings.readyAfterMs = now() - startedAt;
 
     // 2. counters before ----------------------------------------------------------------------
     result.stage = 'metrics';
@@ -284,7 +320,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     } else if (options.otlpHttpUrl) {
       progress.update(`exporting ${options.traces} synthetic traces to ${options.otlpHttpUrl}`);
       // Loaded only here: the OpenTelemetry SDK costs about half a second of start-up.
-      const { OtlpExportRejected, sendSyntheticTraces } = require('./syntheticSpans') as typeof import('./syntheticSpans');
+      const { sendSyntheticTraces } = require('./syntheticSpans') as typeof import('./syntheticSpans');
       try {
         const synthetic = await sendSyntheticTraces({
           otlpHttpUrl: options.otlpHttpUrl,
@@ -296,13 +332,11 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         result.traceIds = synthetic.traceIds;
         result.traffic.url = synthetic.url;
         result.traffic.spansSent = synthetic.spansSent;
-      } catch (err) {
-        if (err instanceof OtlpExportRejected) {
-          throw new Abort('OTLP_EXPORT_FAILED', EXIT_CODES.NOT_VERIFIED, err.message, [
-            'collector receivers.otlp.protocols.http.endpoint (0.0.0.0:4318) and its tls',
-            'verifier --otlp-http-url',
-          ]);
+        if (synthetic.rejected) {
+          otlpRejected = synthetic.rejected;
+          result.traffic.problems.push(synthetic.rejected);
         }
+      } catch (err) {
         if (err instanceof HttpFailure) {
           if (err.kind === 'tls') {
             throw tlsAbort(err, 'the OTLP endpoint', ['collector receivers.otlp.protocols.http.tls.cert_file (signed by the stack CA, SANs include the host)', 'verifier --otlp-http-url']);
@@ -414,6 +448,19 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     result.lookup = { looked: looked.size, found: foundIds.size, foundTraces: result.lookup.foundTraces, ...(lastError ? { lastError } : {}) };
     result.diagnoses = verdict.diagnoses;
     result.warnings = verdict.warnings;
+    if (otlpRejected) {
+      const rejection: Diagnosis = {
+        code: 'OTLP_EXPORT_FAILED',
+        message: `${otlpRejected}.`,
+        configKeys: ['collector receivers.otlp.protocols.http.endpoint (0.0.0.0:4318) and its tls', 'verifier --otlp-http-url'],
+        evidence: { url: result.traffic.url },
+      };
+      // First when nothing reached Tempo (the rejection is the cause), last when Tempo's counters explain it.
+      if (verdict.verified) result.warnings.push(rejection);
+      else if (verdict.delta.spansReceived === 0) result.diagnoses.unshift(rejection);
+      else result.diagnoses.push(rejection);
+    }
+    if (queryPathNotReady) (verdict.verified ? result.warnings : result.diagnoses).push(queryPathDiagnosis(queryPathNotReady));
     result.outcome = verdict.verified ? 'verified' : 'not_verified';
     result.exitCode = verdict.verified ? EXIT_CODES.VERIFIED : EXIT_CODES.NOT_VERIFIED;
   } catch (err) {

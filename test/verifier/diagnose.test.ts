@@ -189,3 +189,24 @@ describe('recordings from the real Tempo (fixtures/recorded)', () => {
     assert.ok(r.diagnoses.map((d) => d.code).includes('INGESTER_APPEND_FAILING'), JSON.stringify(r.diagnoses));
   });
 });
+
+describe('recorded from a real Tempo build (fixtures/real)', () => {
+  const real = (name: string): TempoCounters => readTempoCounters(parsePrometheusText(readFileSync(join(__dirname, 'fixtures', 'real', `tempo-main-87c2dc380cec-${name}.prom`), 'utf8')));
+
+  test('healthy: verified with the 2.x counter', () => {
+    const r = diagnose(input({ tempoBefore: real('healthy-fresh'), tempoAfter: real('healthy-after'), tracesSent: 5, lookup: { looked: 5, found: 5 } }));
+    assert.equal(r.verified, true, JSON.stringify(r.diagnoses));
+    assert.equal(r.tracesCreated.metric, 'tempo_ingester_traces_created_total');
+    assert.equal(r.delta.tracesCreated, 5);
+    assert.equal(r.delta.spansReceived, 10);
+    assert.deepEqual(r.warnings, []);
+  });
+
+  test('internal gRPC TLS on the server only: INGESTER_APPEND_FAILING', () => {
+    const r = diagnose(input({ tempoBefore: real('broken-fresh'), tempoAfter: real('broken-after'), tracesSent: 5 }));
+    assert.deepEqual(r.diagnoses.map((d) => d.code), ['INGESTER_APPEND_FAILING']);
+    assert.equal(r.delta.receiverRefused, 100);
+    assert.equal(r.delta.ingesterAppendFailures, 10);
+    assert.equal(r.tracesCreated.present, false);
+  });
+});

@@ -200,13 +200,32 @@ describe('runVerification against a scripted HTTPS Tempo', { concurrency: 8 }, (
     assert.deepEqual(new Set(r.traceIds), s.sentIds);
   });
 
-  test('OTLP endpoint rejecting the export: OTLP_EXPORT_FAILED, exit 1', async () => {
+  test('OTLP endpoint rejecting the export, nothing reaches Tempo: OTLP_EXPORT_FAILED first, exit 1', async () => {
     const s = await stack({ otlp: 'reject' });
     const { appUrl: _unused, ...base } = options(s);
     const r = await runVerification({ ...base, otlpHttpUrl: s.url });
     assert.equal(r.exitCode, 1);
-    assert.deepEqual(r.diagnoses.map((d) => d.code), ['OTLP_EXPORT_FAILED']);
+    assert.deepEqual(r.diagnoses.map((d) => d.code), ['OTLP_EXPORT_FAILED', 'NO_SPANS_RECEIVED']);
     assert.match(r.diagnoses[0]?.message ?? '', /HTTP 400/);
+  });
+
+  test('OTLP endpoint rejecting the export because Tempo refuses the spans: the counters explain it first', async () => {
+    const s = await stack({ otlp: 'reject', metrics: [FRESH, fixture('tempo-2.x-internal-tls-broken-after.prom')] });
+    const { appUrl: _unused, ...base } = options(s);
+    const r = await runVerification({ ...base, otlpHttpUrl: s.url });
+    assert.equal(r.exitCode, 1);
+    assert.deepEqual(r.diagnoses.map((d) => d.code), ['INGESTER_APPEND_FAILING', 'OTLP_EXPORT_FAILED']);
+    assert.equal(r.traffic.tracesSent, 10, 'the rejected traces still count as sent');
+  });
+
+  test('/ready blaming only the query-frontend (real Tempo with internal TLS on one side): ingestion is checked anyway', async () => {
+    const s = await stack({ ready: 'no-queriers', metrics: [FRESH, fixture('tempo-2.x-internal-tls-broken-after.prom')], traces: 'none' });
+    const r = await runVerification(options(s, { deadlineSeconds: 2 }));
+    assert.equal(r.exitCode, 1, JSON.stringify(r.diagnoses));
+    assert.deepEqual(r.diagnoses.map((d) => d.code), ['INGESTER_APPEND_FAILING', 'TEMPO_NOT_READY']);
+    assert.ok(r.diagnoses[1]?.configKeys.includes('tempo querier.frontend_worker.grpc_client_config.tls_enabled'));
+    assert.match(r.notes[0] ?? '', /checking ingestion anyway/);
+    assert.ok((s.calls['ready'] ?? 0) >= 2, 'waited a grace period first');
   });
 
   test('OTLP endpoint with a certificate from another CA: TLS_VERIFICATION_FAILED', async () => {

@@ -25,8 +25,8 @@ export interface MetricsContext {
 }
 
 export interface FakeStackScript {
-  /** /ready: 'ok' (default), 'never' (503 forever), or the number of 503 answers before 200 */
-  ready?: 'ok' | 'never' | number;
+  /** /ready: 'ok' (default), 'never' (503 forever), 'no-queriers' (503 from the query-frontend forever), or the number of 503 answers before 200 */
+  ready?: 'ok' | 'never' | 'no-queriers' | number;
   /** /metrics texts by call (the last one repeats), or a function of the call */
   metrics?: string[] | ((ctx: MetricsContext) => string);
   metricsContentType?: string;
@@ -109,6 +109,7 @@ export function startFakeStack(tls: KeyPair, script: FakeStackScript): Promise<F
         const n = count('ready');
         const ready = script.ready ?? 'ok';
         if (ready === 'ok' || (typeof ready === 'number' && n >= ready)) return send(200, 'ready\n');
+        if (ready === 'no-queriers') return send(503, 'Query Frontend not ready: not ready: number of queriers connected to query-frontend is 0\n');
         return send(503, 'Ingester not ready: waiting for 15s after being ready\n');
       }
       if (path === '/metrics') {
