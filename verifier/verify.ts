@@ -358,22 +358,30 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     let collectorAfter: CollectorCounters | undefined;
     let lastError: string | undefined;
     const looked = new Set<string>();
-    const LOOKUPS_PER_POLL = 3;
+    // Lookups never eat the time of the last /metrics reading: a hanging query path (e.g. its
+    // internal gRPC link broken) must not leave the verdict on a stale reading.
+    const reserveMs = Math.min(2000, options.requestTimeoutMs);
+    const lookupTimeout = (): number => Math.max(1, Math.min(options.requestTimeoutMs, remaining() - reserveMs));
+    let lookupsPerPoll = 3;
 
     const lookupSome = async (limit: number): Promise<void> => {
       let done = 0;
       for (const id of [...pending]) {
-        if (done >= limit || remaining() <= 0) break;
+        if (done >= limit || remaining() <= reserveMs) break;
         done += 1;
         looked.add(id);
         let outcome: LookupOutcome | undefined;
         try {
-          outcome = await lookupTrace(client, options.tempoUrl, id, { timeoutMs: requestTimeout, ...(options.tenant ? { tenant: options.tenant } : {}) });
+          outcome = await lookupTrace(client, options.tempoUrl, id, { timeoutMs: lookupTimeout, ...(options.tenant ? { tenant: options.tenant } : {}) });
         } catch (err) {
           if (err instanceof HttpFailure && err.kind === 'tls') throw tlsAbort(err, 'Tempo trace API', TEMPO_TLS_KEYS);
           if (!(err instanceof HttpFailure)) throw err;
+          if (err.kind === 'timeout') {
+            lookupsPerPoll = 1; // the query path hangs: one id per poll from now on
+            limit = Math.min(limit, done);
+          }
           // A request cut short by the deadline says nothing about Tempo: keep the previous error.
-          if (!(err.kind === 'timeout' && remaining() <= 0)) lastError = err.message;
+          if (!(err.kind === 'timeout' && remaining() <= reserveMs)) lastError = err.message;
           outcome = undefined;
         }
         pending.splice(pending.indexOf(id), 1);
@@ -403,6 +411,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     let verdict = evaluate();
     let afterReadings = 0;
     for (;;) {
+      await lookupSome(lookupsPerPoll);
       try {
         after = await readTempo();
         afterReadings += 1;
@@ -411,7 +420,6 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         result.notes.push(`a /metrics reading failed while polling: ${err.message}`);
       }
       if (collectorUrl) collectorAfter = (await readCollector()) ?? collectorAfter;
-      if (foundIds.size === 0 || !verdict.verified) await lookupSome(LOOKUPS_PER_POLL);
       verdict = evaluate();
       if (verdict.verified || remaining() <= 0) break;
       const rise = verdict.delta.tracesCreated;

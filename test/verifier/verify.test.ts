@@ -151,6 +151,16 @@ describe('runVerification against a scripted HTTPS Tempo', { concurrency: 8 }, (
     assert.match(r.diagnoses[0]?.message ?? '', /HTTP 500/);
   });
 
+  test('a hanging query path does not leave the verdict on a stale /metrics reading', async () => {
+    const broken = fixture('tempo-2.x-internal-tls-broken-after.prom');
+    const s = await stack({ metrics: [FRESH, FRESH, broken], traces: 'hang' });
+    const r = await runVerification(options(s, { deadlineSeconds: 3, requestTimeoutMs: 1000 }));
+    assert.equal(r.exitCode, 1);
+    assert.deepEqual(r.diagnoses.map((d) => d.code), ['INGESTER_APPEND_FAILING']);
+    assert.ok((s.calls['metrics'] ?? 0) >= 3, `metrics read ${s.calls['metrics']} times`);
+    assert.ok(r.timings.elapsedMs <= 3300, `took ${r.timings.elapsedMs} ms`);
+  });
+
   test('no /api/v2 route: falls back to /api/traces/<id>', async () => {
     const s = await stack({ metrics: healthyMetrics('2.x'), traces: 'v1-only' });
     const r = await runVerification(options(s, { deadlineSeconds: 5 }));

@@ -31,8 +31,8 @@ export interface FakeStackScript {
   metrics?: string[] | ((ctx: MetricsContext) => string);
   metricsContentType?: string;
   metricsStatus?: number;
-  /** trace API: 'store' finds every id sent, 'v1-only' has no v2 route, 'none' never finds, 'error' answers 500 */
-  traces?: 'store' | 'v1-only' | 'none' | 'error';
+  /** trace API: 'store' finds every id sent, 'v1-only' has no v2 route, 'none' never finds, 'error' answers 500, 'hang' never answers */
+  traces?: 'store' | 'v1-only' | 'none' | 'error' | 'hang';
   /** app: 'ok' answers with x-trace-id + traceparent, 'traceparent-only', 'no-trace-id' */
   app?: 'ok' | 'traceparent-only' | 'no-trace-id';
   /** OTLP/HTTP receiver: 'accept' (default) or 'reject' (HTTP 400) */
@@ -129,6 +129,7 @@ export function startFakeStack(tls: KeyPair, script: FakeStackScript): Promise<F
         const id = traceMatch[2] ?? '';
         count(isV2 ? 'traceV2' : 'traceV1');
         const mode = script.traces ?? 'store';
+        if (mode === 'hang') return undefined;
         if (mode === 'error') return send(500, 'rpc error: code = Unavailable desc = connection error: desc = "transport: authentication handshake failed"\n');
         if (mode === 'v1-only' && isV2) return send(404, '404 page not found\n');
         if (mode === 'none' || !sentIds.has(id)) return send(404, 'trace not found\n');
