@@ -233,7 +233,8 @@ export function parseStackConfig(stackName: string, raw: Readonly<Record<string,
         ? { kind: "build", context: "app", dockerfile: "app/Dockerfile", imageName: `${PROJECT_NAME}/app:${stackName}` }
         : { kind: "image", image: r.pinnedImage("images.app", imagesRaw.app, "my-registry/my-app:1.0.0") },
   };
-  if (!/^v?2\./.test(images.tempo.split(":").pop() ?? "") && !images.tempo.includes("@sha256:")) {
+  // Release tags name their major version; main-branch builds (main-<sha>) are 2.x until 3.0.
+  if (/^v?([3-9]|\d{2,})\./.test(images.tempo.split(":").pop() ?? "")) {
     r.problem(
       "images.tempo",
       `"${images.tempo}" is not a Tempo 2.x image; Tempo 3 has no ingester, so tempo_ingester_traces_created_total never rises and the verification cannot prove storage.`,
