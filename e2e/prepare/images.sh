@@ -18,6 +18,8 @@ PREPARE_DIR="$REPO_ROOT/e2e/prepare"
 HASH_LABEL="org.tracing-stack.inputs-hash"
 CONTEXTS="$TRACING_STACK_CACHE/image-contexts"
 NPM_VERSION="${NPM_VERSION:-10.8.2}"   # the npm that node 20.19.5 bundles
+# CAs added to this machine's trust store, copied into the node stand-in (set empty to skip).
+LOCAL_CA_DIR="${LOCAL_CA_DIR-/usr/local/share/ca-certificates}"
 
 docker info >/dev/null 2>&1 || die "no Docker engine; run e2e/prepare/docker.sh first"
 
@@ -28,6 +30,15 @@ fresh_context() {
   mkdir -p "$ctx"
   cp "$IMAGES_DIR/$1/Dockerfile" "$ctx/Dockerfile"
   echo "$ctx"
+}
+
+# pack_skel CTX: turn CTX/skel (a directory tree whose modes and owners matter) into
+# CTX/skel.tar for the Dockerfile's `ADD skel.tar /`: ADD keeps modes and numeric owners
+# from a tar, while COPY of a directory creates it 0755 root-owned.
+pack_skel() {
+  local ctx="$1"
+  tar --sort=name --mtime=@0 --numeric-owner -C "$ctx/skel" -cf "$ctx/skel.tar" .
+  rm -rf "$ctx/skel"
 }
 
 # link_or_copy SRC DEST: hard link when possible (large files, same filesystem).
@@ -43,9 +54,17 @@ build_image() {
     log "$tag: up to date"
     return 0
   fi
+  local old_id new_id
+  old_id=$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
   log "$tag: building (log: $LOG_DIR/image-$name.log)"
   run_logged "image-$name" docker build --label "$HASH_LABEL=$hash" -t "$tag" "$ctx" \
     || die "building $tag failed (log: $LOG_DIR/image-$name.log)"
+  # The replaced image is now untagged; with the vfs driver every image is a full copy,
+  # so drop it (fails harmlessly if a container still uses it).
+  new_id=$(docker image inspect --format '{{.Id}}' "$tag")
+  if [[ -n "$old_id" && "$old_id" != "$new_id" ]]; then
+    docker image rm "$old_id" >/dev/null 2>&1 || true
+  fi
 }
 
 # debian_uri SUITE: the URI this machine's apt uses for SUITE (deb822 *.sources or
@@ -95,6 +114,8 @@ image_tempo() {
   chmod 0700 "$ctx/skel/var/tempo"
   printf 'root:x:0:0:root:/root:/sbin/nologin\ntempo:x:10001:10001:tempo:/var/tempo:/sbin/nologin\n' >"$ctx/skel/etc/passwd"
   printf 'root:x:0:\ntempo:x:10001:\n' >"$ctx/skel/etc/group"
+  chown 10001:10001 "$ctx/skel/var/tempo"
+  pack_skel "$ctx"
   build_image tempo "grafana/tempo:$TEMPO_VERSION" "$ctx"
 }
 
@@ -106,6 +127,7 @@ image_collector() {
   mkdir -p "$ctx/skel/etc/otelcol-contrib"
   printf 'root:x:0:0:root:/root:/sbin/nologin\notel:x:10001:10001:otel:/:/sbin/nologin\n' >"$ctx/skel/etc/passwd"
   printf 'root:x:0:\notel:x:10001:\n' >"$ctx/skel/etc/group"
+  pack_skel "$ctx"
   build_image collector "otel/opentelemetry-collector-contrib:$COLLECTOR_VERSION" "$ctx"
 }
 
@@ -127,6 +149,11 @@ image_node() {
   fi
   ctx=$(fresh_context node)
   link_or_copy "$rootfs" "$ctx/rootfs.tar"
+  # Trust what this machine trusts beyond Debian's bundle (see the Dockerfile).
+  mkdir -p "$ctx/local-ca"
+  if [[ -n "$LOCAL_CA_DIR" && -d "$LOCAL_CA_DIR" ]]; then
+    find "$LOCAL_CA_DIR" -name '*.crt' -type f -exec cp {} "$ctx/local-ca/" \;
+  fi
   build_image node "$NODE_IMAGE_TAG" "$ctx"
 }
 

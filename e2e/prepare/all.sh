@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Prepare everything the end-to-end suite needs, in order, timing each step:
+# Docker engine -> Tempo binary -> collector binary -> local images.
+# Every step is idempotent and cached (outside the work tree), so a second run is quick.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+here="$(dirname "${BASH_SOURCE[0]}")"
+go_env_for_builds   # all cores, shared GOPATH/GOCACHE, for tempo.sh and collector.sh
+
+timings=()
+step() {
+  local name="$1" start=$SECONDS
+  # stdout of tempo.sh/collector.sh is the binary path: shown in the log lines already.
+  if ! "$here/$name.sh" >/dev/null; then
+    log "step $name failed after $((SECONDS - start)) s (logs: $LOG_DIR)"
+    exit 1
+  fi
+  timings+=("$(printf '%-10s %4d s' "$name" $((SECONDS - start)))")
+}
+
+total_start=$SECONDS
+for s in docker tempo collector images; do
+  step "$s"
+done
+log "done in $((SECONDS - total_start)) s:"
+printf '  %s\n' "${timings[@]}" >&2
