@@ -22,6 +22,7 @@ NPM_VERSION="${NPM_VERSION:-10.8.2}"   # the npm that node 20.19.5 bundles
 LOCAL_CA_DIR="${LOCAL_CA_DIR-/usr/local/share/ca-certificates}"
 
 docker info >/dev/null 2>&1 || die "no Docker engine; run e2e/prepare/docker.sh first"
+take_lock images   # one images.sh at a time: the build contexts live in the cache
 
 # fresh_context NAME: an empty build context holding the image's Dockerfile.
 fresh_context() {

@@ -42,7 +42,7 @@ sha256_stdin() { sha256sum | cut -d' ' -f1; }
 # Go builds: use every core and the machine's shared module/build caches (GOPATH and
 # GOCACHE defaults persist across runs). The sandbox only reaches the Go module proxy.
 go_env_for_builds() {
-  command -v go >/dev/null || die "go is not installed (need go >= 1.26.5 for Tempo)"
+  command -v go >/dev/null || die "go is not installed (Tempo and the collector are built from source)"
   export GOFLAGS="${GOFLAGS:--buildvcs=false}"
   export GOMAXPROCS="${GOMAXPROCS:-$(nproc)}"
   export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"   # never try to download a toolchain
