@@ -46,5 +46,6 @@ mkdir -p "$out_dir"
 cp "$manifest" "$out_dir/manifest.yaml"   # what this binary was built from
 cp "$build_dir/src/otelcol-contrib" "$bin.tmp"
 mv "$bin.tmp" "$bin"
+rm -rf "$build_dir/src"   # generated sources + a second copy of the binary; ocb regenerates them
 log "built in $((SECONDS - start)) s: $("$bin" --version)"
 echo "$bin"

@@ -9,7 +9,12 @@
 # dependency, so no checksum-database lookups are needed for them).
 #
 # Env: TEMPO_VERSION (2.10.8), TEMPO_MODULE_VERSION (its pseudo-version, see lib.sh),
-#      TRACING_STACK_CACHE.
+#      TRACING_STACK_CACHE. TEMPO_VERSION names the cache entry and the image tag, so
+#      override both together (never build another commit under the 2.10.8 name).
+#
+# Known problem (2026-11): the module proxy reachable from the build machines answers
+# 403 "This module version is not available." for the 2.10.8 pseudo-version (and for
+# the bare commit hash), so this script fails there with that message.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
