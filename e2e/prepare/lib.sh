@@ -14,10 +14,17 @@ export TRACING_STACK_CACHE
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Pins. They must match what the Pulumi program deploys (image tags) and FACTS.md.
-TEMPO_VERSION="${TEMPO_VERSION:-2.10.8}"
-# github.com/grafana/tempo has no /v2 suffix, so tag v2.10.8 is only reachable by its
-# pseudo-version (base v1.5.0 is the last tag valid for the module path).
-TEMPO_MODULE_VERSION="${TEMPO_MODULE_VERSION:-v1.5.1-0.20260813170847-f0f3ed59197b}"
+# The program pins grafana/tempo:2.10.8, but the Go module proxy reachable here refuses every
+# 2.10.x version of github.com/grafana/tempo (403 "This module version is not available"; the
+# pseudo-version FACTS.md gives included). The newest commit it serves is a main-branch build of
+# 2025-05-29, so the suite builds that, tagged honestly as grafana/tempo:main-<sha>, and runs it
+# through the stack config's images.tempo setting. Set both variables to move to another commit.
+TEMPO_VERSION="${TEMPO_VERSION:-main-87c2dc380cec}"
+# github.com/grafana/tempo has no /v2 suffix, so a 2.x commit is only reachable by a pseudo-version.
+TEMPO_MODULE_VERSION="${TEMPO_MODULE_VERSION:-v1.5.1-0.20250529124718-87c2dc380cec}"
+# The checksum database does not know that pseudo-version; Tempo's own dependencies are still
+# verified against its go.sum.
+export GONOSUMDB="${GONOSUMDB:-github.com/grafana/tempo}"
 COLLECTOR_VERSION="${COLLECTOR_VERSION:-0.159.0}"
 NODE_IMAGE_TAG="${NODE_IMAGE_TAG:-node:20.19.5-bookworm-slim}"
 

@@ -1,21 +1,14 @@
 /**
- * Write the collector builder (ocb) manifest for collector.sh.
+ * Write the collector builder (ocb) manifest for collector.sh, from the component types the
+ * stack's rendered collector config uses: the binary can neither lack nor carry a component.
  *
- * Usage: npx tsx e2e/prepare/writeBuilderManifest.ts <manifest.yaml> <build-output-dir>
- *
- * The component set below is the one the stack's collector config uses today. It is a
- * stand-in: once the config renderer exists, derive the set from the rendered config so
- * the binary cannot lack (or carry extra) components.
+ * Usage: node --import tsx e2e/prepare/writeBuilderManifest.ts <manifest.yaml> <build-output-dir>
  */
 import { writeFileSync } from "node:fs";
-import { CollectorComponentSet, renderCollectorBuilderManifest } from "../../configs/collector/builderManifest";
-
-const STACK_COLLECTOR_COMPONENTS: CollectorComponentSet = {
-  receivers: ["otlp"],
-  processors: ["memory_limiter", "batch"],
-  exporters: ["otlp_grpc"],
-  extensions: ["health_check"],
-};
+import { join } from "node:path";
+import { collectorComponentTypes, renderCollectorConfig } from "../../configs/collector/collectorConfig";
+import { renderCollectorBuilderManifest } from "../../configs/collector/builderManifest";
+import { loadStackModelFromFile } from "../../model";
 
 function main(argv: string[]): void {
   const [manifestPath, outputPath] = argv;
@@ -23,7 +16,9 @@ function main(argv: string[]): void {
     console.error("usage: writeBuilderManifest.ts <manifest.yaml> <build-output-dir>");
     process.exit(2);
   }
-  writeFileSync(manifestPath, renderCollectorBuilderManifest(STACK_COLLECTOR_COMPONENTS, outputPath));
+  // Every stack renders the same component set; dev is the reference stack.
+  const model = loadStackModelFromFile("dev", join(__dirname, "..", ".."));
+  writeFileSync(manifestPath, renderCollectorBuilderManifest(collectorComponentTypes(renderCollectorConfig(model)), outputPath));
 }
 
 main(process.argv.slice(2));
