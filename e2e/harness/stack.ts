@@ -69,15 +69,35 @@ export async function startService(model: StackModel, pki: MintedPki, id: Servic
     if (value.kind !== "text") throw new Error(`${id}: env ${name} is a secret the e2e suite does not provide`);
     args.push("-e", `${name}=${value.value}`);
   }
+  const hc = service.healthcheck;
+  if (hc) {
+    const [kind, ...command] = hc.test;
+    if (kind !== "CMD") throw new Error(`${id}: healthcheck ${hc.test.join(" ")} is not a CMD healthcheck`);
+    args.push("--health-cmd", command.join(" "), "--health-interval", `${hc.intervalSeconds}s`, "--health-timeout", `${hc.timeoutSeconds}s`);
+    args.push("--health-retries", String(hc.retries), "--health-start-period", `${hc.startPeriodSeconds}s`);
+  }
   args.push(imageRef(service), ...service.command);
   await docker(args);
   await startServiceFiles(service.containerName, service, pki);
   await docker(["start", service.containerName]);
+  if (hc) await waitHealthy(service.containerName, (hc.intervalSeconds * hc.retries + hc.startPeriodSeconds) * 1000);
+}
+
+/** Like the Docker provider's `wait: true`: dependants start only once the service is healthy. */
+async function waitHealthy(containerName: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let status = "";
+  while (Date.now() < end) {
+    status = (await docker(["inspect", "-f", "{{.State.Health.Status}}", containerName])).trim();
+    if (status === "healthy") return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${containerName} is not healthy after ${timeoutMs / 1000} s (last status: ${status})`);
 }
 
 /** Copies a service's files into a created (not yet started) container. */
 export async function startServiceFiles(containerName: string, service: ServiceModel, pki: MintedPki): Promise<void> {
-  await docker(["cp", "-a", "-", `${containerName}:/`], await filesArchive(service, pki));
+  await docker(["cp", "-", `${containerName}:/`], await filesArchive(service, pki));
 }
 
 export async function createNetworkAndVolumes(model: StackModel, ids: readonly ServiceId[]): Promise<void> {
