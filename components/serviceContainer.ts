@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { fileContentFrom } from "../model";
 import type { ContainerFile, EnvValue, FileContent, ServiceId, ServiceModel } from "../model";
 import type { ServiceTlsMaterial } from "./pki";
 
@@ -14,16 +15,11 @@ export interface ServiceContainerArgs {
 }
 
 function fileBytes(content: FileContent, args: ServiceContainerArgs): pulumi.Input<string> {
-  switch (content.kind) {
-    case "text":
-      return content.text;
-    case "caCertificate":
-      return args.caCertificatePem;
-    case "serviceCertificate":
-      return args.tlsMaterial[content.service].certificatePem;
-    case "servicePrivateKey":
-      return args.tlsMaterial[content.service].privateKeyPem;
-  }
+  return fileContentFrom<pulumi.Input<string>>(content, {
+    caCertificate: args.caCertificatePem,
+    certificate: (service) => args.tlsMaterial[service].certificatePem,
+    privateKey: (service) => args.tlsMaterial[service].privateKeyPem,
+  });
 }
 
 function upload(file: ContainerFile, args: ServiceContainerArgs): docker.types.input.ContainerUpload {

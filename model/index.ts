@@ -10,6 +10,8 @@ export { assembleStackModel, buildStackModel, buildTopology } from "./build";
 export { PROJECT_NAME, CONTAINER_PORTS } from "./constants";
 export { parseStackConfig, imagePinProblem, KNOWN_SETTINGS, SERVICE_IDS, TLS_MODES } from "./config";
 export { StackConfigError } from "./errors";
+export { fileContentFrom } from "./services";
+export type { TlsMaterialSource } from "./services";
 export type { ConfigProblem } from "./errors";
 export * from "./types";
 

@@ -125,3 +125,24 @@ export function portOf(service: Pick<ServiceModel, "id" | "ports">, name: string
   if (!port) throw new Error(`model bug: ${service.id} has no port named ${name}`);
   return port;
 }
+
+/** PEMs a file may hold, from wherever the caller keeps them (Pulumi outputs, openssl output). */
+export interface TlsMaterialSource<T> {
+  caCertificate: T;
+  certificate(service: ServiceId): T;
+  privateKey(service: ServiceId): T;
+}
+
+/** The bytes of a container file: rendered text, or the PEM the model points at. */
+export function fileContentFrom<T>(content: ContainerFile["content"], pems: TlsMaterialSource<T>): T | string {
+  switch (content.kind) {
+    case "text":
+      return content.text;
+    case "caCertificate":
+      return pems.caCertificate;
+    case "serviceCertificate":
+      return pems.certificate(content.service);
+    case "servicePrivateKey":
+      return pems.privateKey(content.service);
+  }
+}

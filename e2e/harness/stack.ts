@@ -3,6 +3,7 @@ import { mkdtemp, mkdir, rm, writeFile, chmod } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { fileContentFrom } from "../../model";
 import type { FileContent, ServiceId, ServiceModel, StackModel } from "../../model";
 import { docker } from "./docker";
 import type { MintedPki } from "./pki";
@@ -13,16 +14,11 @@ const run = promisify(execFile);
 export const E2E_SERVICES: readonly ServiceId[] = ["tempo", "collector", "app"];
 
 function bytesOf(content: FileContent, pki: MintedPki): string {
-  switch (content.kind) {
-    case "text":
-      return content.text;
-    case "caCertificate":
-      return pki.caCertificatePem;
-    case "serviceCertificate":
-      return pki.services[content.service].certificatePem;
-    case "servicePrivateKey":
-      return pki.services[content.service].privateKeyPem;
-  }
+  return fileContentFrom(content, {
+    caCertificate: pki.caCertificatePem,
+    certificate: (service) => pki.services[service].certificatePem,
+    privateKey: (service) => pki.services[service].privateKeyPem,
+  });
 }
 
 /**
