@@ -205,6 +205,10 @@ describe("end to end: real Tempo, collector and app on the program's own configs
     }
   });
 
+  it("Grafana and Prometheus run for real", {
+    skip: "no offline source: neither has an image in a reachable registry nor a build from the Go module proxy/npm/Debian within CI's budget; their side (datasources, dashboard, provider TLS) is covered by the mocks and the rendered-config wiring tests",
+  }, () => undefined);
+
   after(() => {
     console.log(`\nE2E FIGURES ${JSON.stringify(figures, null, 2)}`);
   });
