@@ -117,7 +117,7 @@ describe("end to end: real Tempo, collector and app on the program's own configs
     assert.ok(result.report.traceIds.length >= 10);
     assert.ok((result.report.counters?.delta.tracesCreated ?? 0) >= 10, JSON.stringify(result.report.counters));
     assert.equal(await countFound(healthy, pki, result.report.traceIds, 30_000), result.report.traceIds.length);
-    await recordFixture("tempo-2.10.8-healthy.prom", await tempoMetrics(healthy, pki));
+    await recordFixture("tempo-e2e-healthy.prom", await tempoMetrics(healthy, pki));
 
     // 6. Throughput of a short bounded burst through app -> collector -> Tempo, all over TLS.
     const before = counter(await tempoMetrics(healthy, pki), "tempo_distributor_spans_received_total");
@@ -175,7 +175,7 @@ describe("end to end: real Tempo, collector and app on the program's own configs
         const codes = result.report.diagnoses.map((d) => d.code);
         assert.equal(result.exitCode, 1, `expected "not verified", got ${result.exitCode}: ${codes.join(", ")} ${result.stderr}`);
         assert.ok(codes.includes(expected), `expected ${expected}, got ${codes.join(", ")}`);
-        if (expected === "INGESTER_APPEND_FAILING") await recordFixture("tempo-2.10.8-internal-tls-server-only.prom", await tempoMetrics(model, pki));
+        if (expected === "INGESTER_APPEND_FAILING") await recordFixture("tempo-e2e-internal-tls-server-only.prom", await tempoMetrics(model, pki));
       });
     }
   });

@@ -173,7 +173,7 @@ describe('recordings from the real Tempo (fixtures/recorded)', () => {
     const path = join(recorded, name);
     return existsSync(path) ? readTempoCounters(parsePrometheusText(readFileSync(path, 'utf8'))) : undefined;
   };
-  const healthy = read('tempo-2.10.8-healthy.prom');
+  const healthy = read('tempo-e2e-healthy.prom');
   test('healthy recording: the 2.x counter rose and nothing failed', { skip: healthy ? false : 'not recorded yet (run the e2e suite with E2E_RECORD_FIXTURES=1)' }, () => {
     assert.ok(healthy);
     const r = diagnose(input({ tempoBefore: fresh, tempoAfter: healthy, tracesSent: 1, lookup: { looked: 1, found: 1 } }));
@@ -182,7 +182,7 @@ describe('recordings from the real Tempo (fixtures/recorded)', () => {
     assert.equal(r.verified, true);
     assert.equal(r.delta.ingesterAppendFailures, 0);
   });
-  const broken = read('tempo-2.10.8-internal-tls-server-only.prom');
+  const broken = read('tempo-e2e-internal-tls-server-only.prom');
   test('internal TLS on the server only: INGESTER_APPEND_FAILING', { skip: broken ? false : 'not recorded yet (run the e2e suite with E2E_RECORD_FIXTURES=1)' }, () => {
     assert.ok(broken);
     const r = diagnose(input({ tempoBefore: fresh, tempoAfter: broken, tracesSent: 5 }));
