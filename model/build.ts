@@ -3,7 +3,7 @@ import { renderPrometheusConfig, renderPrometheusWebConfig } from "../configs/pr
 import { renderTempoConfig } from "../configs/tempo/tempoConfig";
 import type { ServiceId, StackConfig } from "./config";
 import { CONTAINER_PATHS, PROJECT_NAME } from "./constants";
-import { HOST_DIAL_NAME, buildLinks, linkById } from "./links";
+import { HOST_DIAL_NAME, buildLinks, linkById, linkUrl } from "./links";
 import { configFile, portOf, serviceSkeletons, tlsFilePaths, tlsFiles } from "./services";
 import type { EnvValue, HealthcheckModel, ImageModel, ServiceModel, StackModel, StackTopology } from "./types";
 
@@ -16,8 +16,7 @@ function imageTag(image: ImageModel): string {
 const text = (value: string | number): EnvValue => ({ kind: "text", value: String(value) });
 
 function urlOf(topology: StackTopology, linkId: string): string {
-  const link = linkById(topology.links, linkId);
-  return `${link.tls === "tls" ? "https" : "http"}://${link.dialHost}:${link.dialPort}`;
+  return linkUrl(linkById(topology.links, linkId));
 }
 
 /** Probes run inside the container against its own port over TLS, trusting the stack CA. */

@@ -64,3 +64,8 @@ export function linkById(links: readonly LinkModel[], id: string): LinkModel {
   if (!link) throw new Error(`model bug: no link ${id}`);
   return link;
 }
+
+/** The URL a client opens for a link: scheme from its TLS mode, host and port from the link. */
+export function linkUrl(link: LinkModel): string {
+  return `${link.tls === "tls" ? "https" : "http"}://${link.dialHost}:${link.dialPort}`;
+}

@@ -1,4 +1,4 @@
-import { linkById } from "../../model/links";
+import { linkById, linkUrl } from "../../model/links";
 import type { LinkModel, StackTopology } from "../../model/types";
 
 /** Fixed uids so dashboards can name their datasources before Grafana assigns anything. */
@@ -11,10 +11,6 @@ export interface DatasourceSpec {
   url: string;
   /** Non-secret settings; the CA PEM is added by the component as secureJsonData. */
   jsonData: Record<string, unknown>;
-}
-
-function urlOf(link: LinkModel): string {
-  return `${link.tls === "tls" ? "https" : "http"}://${link.dialHost}:${link.dialPort}`;
 }
 
 /** TLS settings Grafana needs to verify a server against the stack CA (it never skips verification). */
@@ -30,7 +26,7 @@ export function grafanaDatasources(model: StackTopology): { tempo: DatasourceSpe
       name: "Tempo",
       uid: DATASOURCE_UIDS.tempo,
       type: "tempo",
-      url: urlOf(toTempo),
+      url: linkUrl(toTempo),
       jsonData: {
         ...tlsJsonData(toTempo),
         // Grafana's gRPC streaming to Tempo ignored datasource TLS before grafana/grafana#97484;
@@ -44,7 +40,7 @@ export function grafanaDatasources(model: StackTopology): { tempo: DatasourceSpe
       name: "Prometheus",
       uid: DATASOURCE_UIDS.prometheus,
       type: "prometheus",
-      url: urlOf(toPrometheus),
+      url: linkUrl(toPrometheus),
       jsonData: { ...tlsJsonData(toPrometheus), httpMethod: "POST" },
     },
   };
