@@ -6,29 +6,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { mintTestPki, type TestPki } from './helpers/certs';
-import { closedPort, type FakeStack, type FakeStackScript, fixture, healthyMetrics, startFakeStack } from './helpers/fakeStack';
+import { describe, test } from 'node:test';
+import { useFakeStacks, closedPort, fixture, healthyMetrics } from './helpers/fakeStack';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'tracing-stack-verify.js');
 const FAST = ['--poll-interval-ms', '50', '--backoff-initial-ms', '50', '--backoff-max-ms', '200', '--request-timeout-ms', '1000'];
 
-let pki: TestPki;
-const stacks: FakeStack[] = [];
-before(() => {
-  pki = mintTestPki();
-});
-after(async () => {
-  await Promise.all(stacks.map((s) => s.close()));
-  pki.cleanup();
-});
-
-async function stack(script: FakeStackScript, which: 'server' | 'otherCaServer' | 'wrongName' = 'server'): Promise<FakeStack> {
-  const s = await startFakeStack(pki[which], script);
-  stacks.push(s);
-  return s;
-}
+const fake = useFakeStacks();
+const stack = fake.stack;
 
 interface Run {
   code: number | null;
@@ -54,7 +40,7 @@ function run(args: string[], env: Record<string, string> = {}, command: string[]
 }
 
 function args(s: { url: string }, extra: string[] = []): string[] {
-  return ['--tempo-url', s.url, '--ca-file', pki.caFile, '--app-url', s.url, '--traces', '5', ...FAST, ...extra];
+  return ['--tempo-url', s.url, '--ca-file', fake.pki().caFile, '--app-url', s.url, '--traces', '5', ...FAST, ...extra];
 }
 
 interface JsonReport {
@@ -116,7 +102,7 @@ describe('tracing-stack-verify (subprocess)', { concurrency: true }, () => {
 
   test('the Pulumi way: no flags, VERIFY_TEMPO_URL / VERIFY_CA_PEM / VERIFY_APP_URL', async () => {
     const s = await stack({ metrics: healthyMetrics('2.x') });
-    const r = await run(['--json', ...FAST], { VERIFY_TEMPO_URL: s.url, VERIFY_APP_URL: s.url, VERIFY_CA_PEM: pki.caPem, VERIFY_TRACES: '3', VERIFY_DEADLINE_SECONDS: '10' });
+    const r = await run(['--json', ...FAST], { VERIFY_TEMPO_URL: s.url, VERIFY_APP_URL: s.url, VERIFY_CA_PEM: fake.pki().caPem, VERIFY_TRACES: '3', VERIFY_DEADLINE_SECONDS: '10' });
     assert.equal(r.code, 0, r.stderr);
     const report = parseOnlyJson(r.stdout);
     assert.equal(report.traffic.tracesSent, 3);
@@ -137,7 +123,7 @@ describe('tracing-stack-verify (subprocess)', { concurrency: true }, () => {
   test('unreachable URL: exit 2 within the deadline, says it cannot reach Tempo', async () => {
     const port = await closedPort();
     const url = `https://127.0.0.1:${port}`;
-    const r = await run(['--tempo-url', url, '--ca-file', pki.caFile, '--app-url', url, '--deadline-seconds', '2', '--json', ...FAST]);
+    const r = await run(['--tempo-url', url, '--ca-file', fake.pki().caFile, '--app-url', url, '--deadline-seconds', '2', '--json', ...FAST]);
     assert.equal(r.code, 2, r.stdout);
     const report = parseOnlyJson(r.stdout);
     assert.equal(report.diagnoses[0]?.code, 'TEMPO_UNREACHABLE');
@@ -184,7 +170,7 @@ describe('tracing-stack-verify (subprocess)', { concurrency: true }, () => {
   });
 
   test('usage errors exit 64: http:// URL, a skip-verification flag, missing inputs', async () => {
-    const http = await run(['--tempo-url', 'http://127.0.0.1:3200', '--ca-file', pki.caFile, '--app-url', 'https://127.0.0.1:1']);
+    const http = await run(['--tempo-url', 'http://127.0.0.1:3200', '--ca-file', fake.pki().caFile, '--app-url', 'https://127.0.0.1:1']);
     assert.equal(http.code, 64);
     assert.match(http.stderr, /TLS is mandatory/);
     const skip = await run(['--insecure-skip-verify', '--tempo-url', 'https://127.0.0.1:3200']);

@@ -1,31 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { VerifyOptions } from '../../verifier/options';
 import { runVerification, type ProgressSink } from '../../verifier/verify';
-import { mintTestPki, type TestPki } from './helpers/certs';
-import { closedPort, type FakeStack, type FakeStackScript, fixture, healthyMetrics, startFakeStack } from './helpers/fakeStack';
+import { useFakeStacks, closedPort, type FakeStack, fixture, healthyMetrics } from './helpers/fakeStack';
 
-let pki: TestPki;
-const stacks: FakeStack[] = [];
-
-before(() => {
-  pki = mintTestPki();
-});
-after(async () => {
-  await Promise.all(stacks.map((s) => s.close()));
-  pki.cleanup();
-});
-
-async function stack(script: FakeStackScript, which: 'server' | 'otherCaServer' | 'wrongName' = 'server'): Promise<FakeStack> {
-  const s = await startFakeStack(pki[which], script);
-  stacks.push(s);
-  return s;
-}
+const fake = useFakeStacks();
+const stack = fake.stack;
 
 function options(s: FakeStack, overrides: Partial<VerifyOptions> = {}): VerifyOptions {
   return {
     tempoUrl: s.url,
-    caPem: pki.caPem,
+    caPem: fake.pki().caPem,
     caSource: 'the test CA',
     appUrl: s.url,
     traces: 10,

@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { KeyPair } from './certs';
+import { before, after } from 'node:test';
+import { mintTestPki, type KeyPair, type TestPki } from './certs';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures');
 
@@ -203,4 +204,35 @@ export function healthyMetrics(version: '2.x' | '3.x'): (ctx: MetricsContext) =>
       `${counter}{tenant="single-tenant"} ${sent}`,
       '',
     ].join('\n');
+}
+
+/**
+ * Registers before/after hooks for a test file that serves fake stacks: one test PKI, every stack
+ * closed at the end. `pki()` is valid inside tests.
+ */
+export function useFakeStacks(): {
+  pki: () => TestPki;
+  stack: (script: FakeStackScript, which?: 'server' | 'otherCaServer' | 'wrongName') => Promise<FakeStack>;
+} {
+  let pki: TestPki | undefined;
+  const stacks: FakeStack[] = [];
+  before(() => {
+    pki = mintTestPki();
+  });
+  after(async () => {
+    await Promise.all(stacks.map((s) => s.close()));
+    pki?.cleanup();
+  });
+  const current = (): TestPki => {
+    if (!pki) throw new Error('useFakeStacks: the test PKI exists only inside tests');
+    return pki;
+  };
+  return {
+    pki: current,
+    stack: async (script, which = 'server') => {
+      const s = await startFakeStack(current()[which], script);
+      stacks.push(s);
+      return s;
+    },
+  };
 }
