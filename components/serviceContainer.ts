@@ -26,8 +26,8 @@ function upload(file: ContainerFile, args: ServiceContainerArgs): docker.types.i
   return {
     file: file.path,
     content: fileBytes(file.content, args),
-    owner: String(file.uid),
-    group: String(file.gid),
+    // No owner/group: either makes the provider request copyUIDGID, which fails on every engine
+    // for a user the Docker host's passwd does not have. Files land root:root; see SERVICE_GID.
     permissions: file.mode,
   };
 }

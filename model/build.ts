@@ -29,7 +29,7 @@ function tempoService(t: StackTopology): Omit<ServiceModel, keyof StackTopology[
   return {
     command: [`-config.file=${configPath}`],
     env: {},
-    files: [configFile("tempo", configPath, renderTempoConfig(t)), ...tlsFiles("tempo")],
+    files: [configFile(configPath, renderTempoConfig(t)), ...tlsFiles("tempo")],
   };
 }
 
@@ -38,7 +38,7 @@ function collectorService(t: StackTopology): Omit<ServiceModel, keyof StackTopol
   return {
     command: [`--config=${configPath}`],
     env: {},
-    files: [configFile("collector", configPath, renderCollectorConfig(t)), ...tlsFiles("collector")],
+    files: [configFile(configPath, renderCollectorConfig(t)), ...tlsFiles("collector")],
   };
 }
 
@@ -112,8 +112,8 @@ function prometheusService(t: StackTopology): Omit<ServiceModel, keyof StackTopo
     ],
     env: {},
     files: [
-      configFile("prometheus", paths.configFile, renderPrometheusConfig(t)),
-      configFile("prometheus", paths.webConfigFile, renderPrometheusWebConfig(t)),
+      configFile(paths.configFile, renderPrometheusConfig(t)),
+      configFile(paths.webConfigFile, renderPrometheusWebConfig(t)),
       ...tlsFiles("prometheus"),
     ],
   };

@@ -30,13 +30,36 @@ export const DEFAULT_IMAGES = {
   prometheus: "prom/prometheus:v3.5.0",
 } as const;
 
-/** The users the official images run as; files they must read are owned by them. */
-export const IMAGE_USERS = {
-  tempo: { uid: 10001, gid: 10001 },
-  collector: { uid: 10001, gid: 10001 },
-  app: { uid: 1000, gid: 1000 },
-  grafana: { uid: 472, gid: 0 },
-  prometheus: { uid: 65534, gid: 65534 },
+/**
+ * The uid each official image runs as. It owns the image's data directories (/var/tempo,
+ * /prometheus, /var/lib/grafana), so the process keeps that uid to write them.
+ */
+export const IMAGE_UIDS = {
+  tempo: 10001,
+  collector: 10001,
+  app: 1000,
+  grafana: 472,
+  prometheus: 65534,
+} as const;
+
+/**
+ * The group every service process runs with, and the group that may read uploaded files.
+ *
+ * Why 0: the Docker provider writes uploads through the Engine's archive API. Setting an upload's
+ * owner/group makes it ask for `copyUIDGID`, and the daemon then resolves the container's user in
+ * the HOST's passwd database, which fails for any uid the host does not have (moby/moby#34142).
+ * Without owner/group every file lands root:root with the given mode. A process running as
+ * `<image uid>:0` reads a root-group file of mode 0440; users of any other group cannot (the
+ * pattern of the Grafana image and OpenShift's arbitrary uids).
+ */
+export const SERVICE_GID = 0;
+
+/** Modes of uploaded files (all root:root, see SERVICE_GID). */
+export const FILE_MODES = {
+  /** Certificates, the CA and rendered configs hold nothing secret. */
+  public: "0444",
+  /** Private keys: owner (root) and the service's group only, never other users. */
+  privateKey: "0440",
 } as const;
 
 /** Where each container finds its configuration and TLS material. */

@@ -1,4 +1,4 @@
-import { CONTAINER_PATHS, CONTAINER_PORTS, IMAGE_USERS } from "./constants";
+import { CONTAINER_PATHS, CONTAINER_PORTS, FILE_MODES, IMAGE_UIDS, SERVICE_GID } from "./constants";
 import type { ServiceId, StackConfig } from "./config";
 import type { CertificateSpec, ContainerFile, HealthcheckModel, ImageModel, PortModel, ServiceModel } from "./types";
 import type { HostPortName } from "./config";
@@ -16,22 +16,20 @@ export function tlsFilePaths(service: ServiceId): TlsFilePaths {
 }
 
 /**
- * Certificates and the CA are world-readable by design; the private key is readable by the
- * image's user alone, because the official images run as fixed non-root uids.
+ * Certificates and the CA are world-readable by design. The private key is root:root 0440: the
+ * service reads it through its group (it runs as `<uid>:0`), other users of the container cannot.
  */
 export function tlsFiles(service: ServiceId): ContainerFile[] {
-  const { uid, gid } = IMAGE_USERS[service];
   const paths = tlsFilePaths(service);
   return [
-    { path: paths.caFile, content: { kind: "caCertificate" }, uid, gid, mode: "0444" },
-    { path: paths.certFile, content: { kind: "serviceCertificate", service }, uid, gid, mode: "0444" },
-    { path: paths.keyFile, content: { kind: "servicePrivateKey", service }, uid, gid, mode: "0400" },
+    { path: paths.caFile, content: { kind: "caCertificate" }, mode: FILE_MODES.public },
+    { path: paths.certFile, content: { kind: "serviceCertificate", service }, mode: FILE_MODES.public },
+    { path: paths.keyFile, content: { kind: "servicePrivateKey", service }, mode: FILE_MODES.privateKey },
   ];
 }
 
-export function configFile(service: ServiceId, path: string, text: string): ContainerFile {
-  const { uid, gid } = IMAGE_USERS[service];
-  return { path, content: { kind: "text", text }, uid, gid, mode: "0444" };
+export function configFile(path: string, text: string): ContainerFile {
+  return { path, content: { kind: "text", text }, mode: FILE_MODES.public };
 }
 
 function published(config: StackConfig, hostPortName: HostPortName): PortModel["published"] {
@@ -71,13 +69,12 @@ function skeleton(
   ports: PortModel[],
   volumes: ServiceModel["volumes"] = [],
 ): ServiceSkeleton {
-  const { uid, gid } = IMAGE_USERS[id];
   return {
     id,
     containerName: containerName(config, id),
     networkAlias: config.networkAliases[id],
     image,
-    user: `${uid}:${gid}`,
+    user: `${IMAGE_UIDS[id]}:${SERVICE_GID}`,
     ports,
     certificate: certificateFor(config, id),
     volumes,

@@ -34,12 +34,14 @@ export type FileContent =
   | { kind: "serviceCertificate"; service: ServiceId }
   | { kind: "servicePrivateKey"; service: ServiceId };
 
+/**
+ * A file uploaded into a container before it starts. Always root:root (the Docker provider can set
+ * no other owner on every engine, see SERVICE_GID); who may read it is decided by `mode` alone.
+ */
 export interface ContainerFile {
   path: string;
   content: FileContent;
-  uid: number;
-  gid: number;
-  /** Octal, as Docker uploads expect, e.g. "0400". */
+  /** Octal, as Docker uploads expect, e.g. "0440". */
   mode: string;
 }
 
@@ -71,7 +73,7 @@ export interface ServiceModel {
   containerName: string;
   networkAlias: string;
   image: ImageModel;
-  /** `uid:gid` the process runs as; the owner of the files it must read. */
+  /** `uid:gid` the process runs as: the image's uid, group 0 (which may read the uploaded files). */
   user: string;
   command: string[];
   env: Record<string, EnvValue>;

@@ -65,3 +65,56 @@ take_lock() {
   exec {LOCK_FD}>"$lockfile"
   flock "$LOCK_FD"
 }
+
+# build_go_module NAME MODULE@VERSION PACKAGE OUT_BIN [LDFLAGS]: download a module's source from the
+# Go module proxy and build PACKAGE inside it as the main module, statically (CGO off).
+# `go install pkg@version` cannot do this for modules with replace directives (Tempo, OpenTofu) or
+# whose go.mod names another path (the Docker provider), so: `go mod download -json`, copy the
+# read-only module cache entry somewhere writable, build there. Its go.sum pins every dependency.
+build_go_module() {
+  local name="$1" module="$2" package="$3" out_bin="$4" ldflags="${5:--s -w}"
+  local tmp download_log="$LOG_DIR/$name-download.log"
+  log "downloading $module (log: $download_log)"
+  tmp=$(mktemp -d)
+  if ! (cd "$tmp" && go mod download -json "$module") >"$download_log" 2>&1; then
+    rm -rf "$tmp"
+    log "the Go module proxy did not serve $module:"
+    grep -E '"Error"' "$download_log" >&2 || tail -n 5 "$download_log" >&2
+    die "cannot download $module (full log: $download_log)"
+  fi
+  rm -rf "$tmp"
+  local module_dir
+  module_dir=$(node -e 'const j=JSON.parse(require("fs").readFileSync(0,"utf8")); if(j.Error){console.error(j.Error);process.exit(1)} process.stdout.write(j.Dir)' \
+    <"$download_log") || die "go mod download reported an error (log: $download_log)"
+
+  # GOTOOLCHAIN=local: no toolchain download is possible offline, so say so plainly.
+  local required_go have_go
+  required_go=$(awk '$1=="go"{print $2; exit}' "$module_dir/go.mod")
+  have_go=$(go env GOVERSION | sed 's/^go//')
+  if [[ "$(printf '%s\n%s\n' "$required_go" "$have_go" | sort -V | head -n1)" != "$required_go" ]]; then
+    die "$module needs go >= $required_go; this machine has go $have_go"
+  fi
+
+  local src="$TRACING_STACK_CACHE/src/$name"
+  rm -rf "$src"
+  mkdir -p "$(dirname "$src")" "$(dirname "$out_bin")"
+  cp -r "$module_dir" "$src"
+  chmod -R u+w "$src"
+  log "building $package of $module with $(go env GOVERSION), $(nproc) cores (log: $LOG_DIR/$name-build.log)"
+  local start=$SECONDS
+  # -mod=mod: module zips carry no vendor/ directory.
+  (cd "$src" && CGO_ENABLED=0 run_logged "$name-build" go build -mod=mod -trimpath -ldflags "$ldflags" -o "$out_bin.tmp" "$package") \
+    || { rm -rf "$src"; die "$name build failed (log: $LOG_DIR/$name-build.log)"; }
+  mv "$out_bin.tmp" "$out_bin"
+  rm -rf "$src"   # only needed for the build; the module cache keeps the original
+  log "$name built in $((SECONDS - start)) s"
+}
+
+# OpenTofu and the Terraform Docker provider: the e2e suite creates the program's bridged docker:*
+# resources with the same provider code @pulumi/docker bridges (kreuzwerker/terraform-provider-docker).
+TOFU_VERSION="${TOFU_VERSION:-1.12.6}"
+DOCKER_PROVIDER_MODULE="${DOCKER_PROVIDER_MODULE:-github.com/kreuzwerker/terraform-provider-docker}"
+DOCKER_PROVIDER_MODULE_VERSION="${DOCKER_PROVIDER_MODULE_VERSION:-v0.0.0-20260916201441-96d331c98ff4}"
+# The provider version the mirror serves it under: the pseudo-version without the "v", a valid semver
+# that says exactly which commit this is (a commit after v4.6.0).
+DOCKER_PROVIDER_VERSION="${DOCKER_PROVIDER_MODULE_VERSION#v}"

@@ -1,5 +1,6 @@
 import { parse } from "yaml";
 import { grafanaDatasources } from "../../configs/grafana/datasources";
+import { canReadRootOwned, OTHER_USER, parseUser } from "./filePermissions";
 import type { ContainerFile, FileContent, ServiceId, ServiceModel, StackModel } from "../../model";
 
 /**
@@ -213,6 +214,22 @@ export function wiringProblems(model: StackModel): string[] {
     const name = client.verifiedName ?? client.dialHost;
     if (!cert.dnsNames.includes(name) && !cert.ipAddresses.includes(name)) {
       problems.push(`${client.what} verifies the name "${name}", which is not in ${serverId}'s certificate (${[...cert.dnsNames, ...cert.ipAddresses].join(", ")})`);
+    }
+  }
+  problems.push(...filePermissionProblems(model));
+  return problems;
+}
+
+/** Each service can read every file it gets; no private key is readable by other users of its container. */
+function filePermissionProblems(model: StackModel): string[] {
+  const problems: string[] = [];
+  for (const service of Object.values(model.services) as ServiceModel[]) {
+    const user = parseUser(service.user);
+    for (const file of service.files) {
+      if (!canReadRootOwned(file.mode, user)) problems.push(`${service.id} runs as ${service.user} and cannot read ${file.path} (root:root, mode ${file.mode})`);
+      if (file.content.kind === "servicePrivateKey" && canReadRootOwned(file.mode, OTHER_USER)) {
+        problems.push(`${service.id}'s private key ${file.path} (mode ${file.mode}) is readable by every user of its container`);
+      }
     }
   }
   return problems;

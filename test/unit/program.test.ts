@@ -3,12 +3,13 @@ import { before, describe, it } from "node:test";
 import { loadStackModelFromFile, SERVICE_IDS } from "../../model";
 import { fakePem, ofType, PROJECT_DIR, runProgram, stackFiles, VERIFIED_REPORT } from "../support/pulumiMocks";
 import type { ProgramRun, RecordedResource } from "../support/pulumiMocks";
+import { canReadRootOwned as canRead, OTHER_USER, parseUser } from "../support/filePermissions";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const isSecret = (v: unknown): boolean => typeof v === "object" && v !== null && SECRET_SIG in v;
 const reveal = <T>(v: unknown): T => (isSecret(v) ? (v as { value: T }).value : (v as T));
 
-interface Upload { file: string; content: string; owner: string; group: string; permissions: string }
+interface Upload { file: string; content: string; owner?: string; group?: string; permissions: string }
 interface Port { internal: number; external: number; ip: string }
 
 const container = (run: ProgramRun, id: string): RecordedResource => {
@@ -68,16 +69,28 @@ describe("the program under mocks", () => {
         for (const p of published) assert.equal(p.ip, model.config.hostBindAddress);
       });
 
-      it("uploads each service's key readable only by the image's user, as a secret", () => {
-        const expectedOwner: Record<string, string> = { tempo: "10001", collector: "10001", app: "1000", grafana: "472", prometheus: "65534" };
+      it("uploads files without owner/group (no copyUIDGID), each key readable by its non-root process and by no other user, as a secret", () => {
+        // The official images' uids: they own the images' data directories, so the process keeps them.
+        const imageUid: Record<string, number> = { tempo: 10001, collector: 10001, app: 1000, grafana: 472, prometheus: 65534 };
         for (const id of SERVICE_IDS) {
           const c = container(run(), id);
           assert.ok(isSecret(c.inputs.uploads), `${id} uploads carry a private key and must be secret`);
+          for (const u of uploads(c)) {
+            // Either one makes the Docker provider ask the daemon for copyUIDGID, which fails for a
+            // user the host's passwd lacks ("getent unable to find entry"): the first real deploy's failure.
+            assert.equal(u.owner, undefined, `${id} ${u.file} sets owner`);
+            assert.equal(u.group, undefined, `${id} ${u.file} sets group`);
+          }
+          const user = parseUser(String(c.inputs.user));
+          assert.equal(user.uid, imageUid[id], `${id} runs as its image's uid`);
+          assert.notEqual(user.uid, 0, `${id} must not run as root`);
           const key = uploads(c).find((u) => u.file.endsWith(`${id}.key`));
           assert.ok(key, `${id} gets its key`);
-          assert.equal(key.permissions, "0400");
-          assert.equal(key.owner, expectedOwner[id]);
+          // Uploads without owner land root:root: the process (uid != 0) reads through the group bits.
+          assert.ok(canRead(key.permissions, user), `${id} (user ${c.inputs.user}) cannot read its key (mode ${key.permissions})`);
+          assert.ok(!canRead(key.permissions, OTHER_USER), `${id}'s key (mode ${key.permissions}) is readable by every user of the container`);
           assert.equal(key.content, fakePem("PRIVATE KEY", `pki-${id}-key`));
+          for (const u of uploads(c)) assert.ok(canRead(u.permissions, user), `${id} cannot read ${u.file}`);
           const cert = uploads(c).find((u) => u.file.endsWith(`${id}.crt`));
           // The container gets the signed certificate itself, so a renewed one replaces it on the next up.
           assert.equal(cert?.content, fakePem("CERTIFICATE", `pki-${id}-cert`));

@@ -69,4 +69,24 @@ describe("the seeds' failures, reintroduced through the model, are caught", () =
     const broken = assembleStackModel(withLink(topology, "app-to-collector", { tls: "plaintext" }));
     assert.deepEqual(wiringProblems(broken), ["app OTLP exporter uses plaintext but collector otlp grpc receiver serves TLS"]);
   });
+
+  it("a private key readable by every user of its container (0444, as with root-owned uploads made world-readable)", () => {
+    const model = buildStackModel(parseStackConfig("dev", {}));
+    const tempo = model.services.tempo;
+    const files = tempo.files.map((f) => (f.content.kind === "servicePrivateKey" ? { ...f, mode: "0444" } : f));
+    assert.deepEqual(wiringProblems({ ...model, services: { ...model.services, tempo: { ...tempo, files } } }), [
+      "tempo's private key /etc/tempo/tls/tempo.key (mode 0444) is readable by every user of its container",
+    ]);
+  });
+
+  it("a key the service cannot read: owner-only mode on a root-owned upload, or a process outside group 0", () => {
+    const model = buildStackModel(parseStackConfig("dev", {}));
+    const app = model.services.app;
+    const ownerOnly = app.files.map((f) => (f.content.kind === "servicePrivateKey" ? { ...f, mode: "0400" } : f));
+    assert.deepEqual(wiringProblems({ ...model, services: { ...model.services, app: { ...app, files: ownerOnly } } }), [
+      "app runs as 1000:0 and cannot read /etc/app/tls/app.key (root:root, mode 0400)",
+    ]);
+    const ownGroup = wiringProblems({ ...model, services: { ...model.services, app: { ...app, user: "1000:1000" } } });
+    assert.ok(ownGroup.includes("app runs as 1000:1000 and cannot read /etc/app/tls/app.key (root:root, mode 0440)"), ownGroup.join("\n"));
+  });
 });
