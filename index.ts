@@ -13,3 +13,4 @@ export const collectorOtlpGrpcUrl = outputs.collectorOtlpGrpcUrl;
 export const collectorOtlpHttpUrl = outputs.collectorOtlpHttpUrl;
 export const caCertificate = outputs.caCertificate;
 export const verification = outputs.verification;
+export const verificationSummary = outputs.verificationSummary;

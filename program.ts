@@ -42,6 +42,7 @@ export interface StackOutputs {
   grafanaAdminPassword: pulumi.Output<string>;
   grafanaDashboardUrls: pulumi.Output<string[]>;
   verification: pulumi.Output<unknown>;
+  verificationSummary: pulumi.Output<string>;
 }
 
 /** The whole stack. The model is built (and bad config rejected) before any resource exists. */
@@ -103,6 +104,7 @@ export function deployStack(projectDir: string): StackOutputs {
       projectDir,
       tempoApiUrl: model.hostUrls.tempoApi,
       appUrl: model.hostUrls.app,
+      collectorOtlpUrl: model.hostUrls.collectorOtlpGrpc,
       caCertificatePem: pki.caCertificatePem,
       traces: model.config.verification.traces,
       minFraction: model.config.verification.minFraction,
@@ -111,6 +113,14 @@ export function deployStack(projectDir: string): StackOutputs {
     },
     { dependsOn: Object.values(containers) },
   );
+
+  const report = verification.result.apply((stdout): unknown => {
+    try {
+      return JSON.parse(stdout) as unknown;
+    } catch {
+      return stdout;
+    }
+  });
 
   return {
     grafanaUrl: model.hostUrls.grafana,
@@ -122,12 +132,7 @@ export function deployStack(projectDir: string): StackOutputs {
     caCertificate: pki.caCertificatePem,
     grafanaAdminPassword: pulumi.secret(grafanaAdminPassword),
     grafanaDashboardUrls: provisioning.dashboardUrls,
-    verification: verification.result.apply((stdout) => {
-      try {
-        return JSON.parse(stdout) as unknown;
-      } catch {
-        return stdout;
-      }
-    }),
+    verification: report,
+    verificationSummary: report.apply((r) => (typeof r === "object" && r !== null && typeof (r as { summary?: unknown }).summary === "string" ? (r as { summary: string }).summary : String(r))),
   };
 }

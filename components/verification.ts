@@ -6,6 +6,8 @@ export interface PostDeployVerificationArgs {
   projectDir: string;
   tempoApiUrl: string;
   appUrl: string;
+  /** The collector's published OTLP gRPC endpoint: the verifier tells "not answering" from "no spans". */
+  collectorOtlpUrl: string;
   caCertificatePem: pulumi.Input<string>;
   traces: number;
   minFraction: number;
@@ -28,7 +30,8 @@ export class PostDeployVerification extends pulumi.ComponentResource {
     const run = [
       "node",
       JSON.stringify(cli),
-      "--json",
+      // JSON report on stdout when verified; one summary line, or the diagnosis first, on stderr.
+      "--post-deploy",
       `--traces ${args.traces}`,
       `--min-fraction ${args.minFraction}`,
       `--deadline-seconds ${args.deadlineSeconds}`,
@@ -39,10 +42,14 @@ export class PostDeployVerification extends pulumi.ComponentResource {
         create: run,
         // Same command on update: a changed input means a changed stack, which must be proven again.
         update: run,
+        // Only stderr is shown while it runs: the summary line, or the diagnosis. The JSON report on
+        // stdout is the `verification` stack output, not 180 lines of the deployment's progress.
+        logging: "stderr",
         dir: args.projectDir,
         environment: {
           VERIFY_TEMPO_URL: args.tempoApiUrl,
           VERIFY_APP_URL: args.appUrl,
+          VERIFY_COLLECTOR_OTLP_URL: args.collectorOtlpUrl,
           VERIFY_CA_PEM: args.caCertificatePem,
         },
         triggers: args.triggers,

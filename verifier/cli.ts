@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { EXIT_CODES } from './exitCodes';
 import { type Env, parseCliArgs, resolveOptions, selectCaInput, USAGE, UsageError, type VerifyOptions } from './options';
 import { createProgress, type ProgressStream, SILENT_PROGRESS } from './progress';
-import { formatHuman, JSON_SCHEMA, toJson } from './report';
+import { formatDiagnosisFirst, formatHuman, JSON_SCHEMA, summaryLine, toJson } from './report';
 import { runVerification, type VerifyDeps } from './verify';
 
 export interface CliIo {
@@ -91,7 +91,16 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
   const tty = io.stderr.isTTY === true;
   const progress = tty || options.progress ? createProgress(io.stderr, { tty }) : SILENT_PROGRESS;
   const result = await runVerification(options, { progress, ...(io.deps ?? {}) });
-  if (options.json) {
+  if (options.postDeploy) {
+    // `pulumi up` streams stderr and puts a failed command's output in its error: one line when
+    // verified (the JSON on stdout becomes the stack output), the diagnosis first when not.
+    if (result.exitCode === EXIT_CODES.VERIFIED) {
+      io.stdout.write(toJson(result));
+      io.stderr.write(`${summaryLine(result)}\n`);
+    } else {
+      io.stderr.write(formatDiagnosisFirst(result));
+    }
+  } else if (options.json) {
     io.stdout.write(toJson(result));
     // `pulumi up` shows stderr of a failed command: make the diagnosis readable there too.
     if (result.exitCode !== EXIT_CODES.VERIFIED) io.stderr.write(formatHuman(result));

@@ -34,6 +34,8 @@ export const DIAGNOSIS_CODES = [
   'APP_UNREACHABLE',
   'APP_NO_TRACE_ID',
   'OTLP_EXPORT_FAILED',
+  'COLLECTOR_NOT_ANSWERING',
+  'COLLECTOR_TLS_FAILED',
 ] as const;
 
 export type DiagnosisCode = (typeof DIAGNOSIS_CODES)[number];

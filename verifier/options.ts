@@ -21,6 +21,8 @@ export interface VerifyOptions {
   otlpHttpUrl?: string;
   /** collector's own Prometheus metrics (https), optional */
   collectorMetricsUrl?: string;
+  /** the collector's published OTLP gRPC endpoint (https://host:port): probed with a TLS handshake, optional */
+  collectorOtlpUrl?: string;
   /** traces to send */
   traces: number;
   /** fraction of the traces sent that the traces-created counter must rise by (0 < f <= 1) */
@@ -35,6 +37,11 @@ export interface VerifyOptions {
   json: boolean;
   /** progress lines on stderr even when stderr is not a terminal */
   progress: boolean;
+  /**
+   * Output for a post-deploy step (`pulumi up`): verified -> the JSON report on stdout and one
+   * summary line on stderr; not verified -> nothing on stdout and the diagnosis first on stderr.
+   */
+  postDeploy: boolean;
   /** Pulumi stack the defaults came from */
   stack?: string;
   /** pause between /metrics polls */
@@ -71,6 +78,7 @@ export interface CliArgs {
   appUrl?: string;
   otlpHttpUrl?: string;
   collectorMetricsUrl?: string;
+  collectorOtlpUrl?: string;
   traces?: string;
   minFraction?: string;
   deadlineSeconds?: string;
@@ -78,6 +86,7 @@ export interface CliArgs {
   tenant?: string;
   json: boolean;
   progress: boolean;
+  postDeploy: boolean;
   stack?: string;
   pollIntervalMs?: string;
   backoffInitialMs?: string;
@@ -106,6 +115,9 @@ Options (environment fallback in brackets):
                                                                         [VERIFY_OTLP_HTTP_URL]
   --collector-metrics-url URL   collector's Prometheus metrics, https:// (optional)
                                                                         [VERIFY_COLLECTOR_METRICS_URL]
+  --collector-otlp-url URL      the collector's published OTLP gRPC endpoint, https:// (optional): a TLS
+                                handshake there tells "not answering" from "TLS refused" from "no spans"
+                                                                        [VERIFY_COLLECTOR_OTLP_URL]
   --traces N                    traces to send (default ${DEFAULTS.traces})              [VERIFY_TRACES]
   --min-fraction F              fraction of them the counter must rise by, 0 < F <= 1 (default ${DEFAULTS.minFraction})
                                                                         [VERIFY_MIN_FRACTION]
@@ -114,6 +126,9 @@ Options (environment fallback in brackets):
   --tenant ID                   X-Scope-OrgID for a multi-tenant Tempo  [VERIFY_TENANT]
   --json                        print one JSON document on stdout
   --progress                    progress on stderr even when it is not a terminal
+  --post-deploy                 for a deployment's last step: when verified, the JSON report on stdout
+                                and one summary line on stderr; when not, nothing on stdout and the
+                                diagnosis first on stderr (what \`pulumi up\` shows in its error)
   --poll-interval-ms MS         pause between /metrics polls (default ${DEFAULTS.pollIntervalMs})
   --backoff-initial-ms MS       first pause between /ready attempts (default ${DEFAULTS.backoffInitialMs})
   --backoff-max-ms MS           largest pause between /ready attempts (default ${DEFAULTS.backoffMaxMs})
@@ -140,6 +155,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'app-url': { type: 'string' },
         'otlp-http-url': { type: 'string' },
         'collector-metrics-url': { type: 'string' },
+        'collector-otlp-url': { type: 'string' },
         traces: { type: 'string' },
         'min-fraction': { type: 'string' },
         'deadline-seconds': { type: 'string' },
@@ -147,6 +163,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         tenant: { type: 'string' },
         json: { type: 'boolean', default: false },
         progress: { type: 'boolean', default: false },
+        'post-deploy': { type: 'boolean', default: false },
         stack: { type: 'string' },
         'poll-interval-ms': { type: 'string' },
         'backoff-initial-ms': { type: 'string' },
@@ -160,7 +177,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     throw new UsageError(/insecure|skip|verify/i.test(message) ? `${message}. TLS verification cannot be turned off.` : message);
   }
   const v = parsed.values;
-  const args: CliArgs = { json: v.json === true, progress: v.progress === true, help: v.help === true };
+  const args: CliArgs = { json: v.json === true, progress: v.progress === true, postDeploy: v['post-deploy'] === true, help: v.help === true };
   const set = <K extends keyof CliArgs>(key: K, value: CliArgs[K] | undefined): void => {
     if (value !== undefined) args[key] = value;
   };
@@ -169,6 +186,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   set('appUrl', v['app-url']);
   set('otlpHttpUrl', v['otlp-http-url']);
   set('collectorMetricsUrl', v['collector-metrics-url']);
+  set('collectorOtlpUrl', v['collector-otlp-url']);
   set('traces', v.traces);
   set('minFraction', v['min-fraction']);
   set('deadlineSeconds', v['deadline-seconds']);
@@ -275,6 +293,7 @@ export function resolveOptions(input: ResolveInput): VerifyOptions {
     throw new UsageError('no traffic source: pass --app-url https://APP (traces through the app) or --otlp-http-url https://COLLECTOR:4318 (synthetic spans)');
   }
   const collectorRaw = pick(args.collectorMetricsUrl, 'VERIFY_COLLECTOR_METRICS_URL', sd.collectorMetricsUrl);
+  const collectorOtlpRaw = pick(args.collectorOtlpUrl, 'VERIFY_COLLECTOR_OTLP_URL', sd.collectorOtlpUrl);
 
   const num = (flag: string | undefined, envName: string, fallback: number | undefined, name: string, spec: Parameters<typeof parseNumber>[2]): number => {
     const raw = nonEmpty(flag) ?? nonEmpty(env[envName]);
@@ -289,8 +308,9 @@ export function resolveOptions(input: ResolveInput): VerifyOptions {
     minFraction: num(args.minFraction, 'VERIFY_MIN_FRACTION', sd.minFraction ?? DEFAULTS.minFraction, '--min-fraction', { integer: false, min: 0, max: 1, minExclusive: true }),
     deadlineSeconds: num(args.deadlineSeconds, 'VERIFY_DEADLINE_SECONDS', sd.deadlineSeconds ?? DEFAULTS.deadlineSeconds, '--deadline-seconds', { integer: false, min: 0, max: 3600, minExclusive: true }),
     depth: num(args.depth, 'VERIFY_DEPTH', sd.depth ?? DEFAULTS.depth, '--depth', { integer: true, min: 0, max: 20 }),
-    json: args.json,
+    json: args.json || args.postDeploy,
     progress: args.progress,
+    postDeploy: args.postDeploy,
     pollIntervalMs: num(args.pollIntervalMs, 'VERIFY_POLL_INTERVAL_MS', DEFAULTS.pollIntervalMs, '--poll-interval-ms', { integer: true, min: 10, max: 60000 }),
     backoffInitialMs: num(args.backoffInitialMs, 'VERIFY_BACKOFF_INITIAL_MS', DEFAULTS.backoffInitialMs, '--backoff-initial-ms', { integer: true, min: 10, max: 60000 }),
     backoffMaxMs: num(args.backoffMaxMs, 'VERIFY_BACKOFF_MAX_MS', DEFAULTS.backoffMaxMs, '--backoff-max-ms', { integer: true, min: 10, max: 300000 }),
@@ -303,6 +323,7 @@ export function resolveOptions(input: ResolveInput): VerifyOptions {
   if (appRaw) options.appUrl = validateHttpsUrl(appRaw, '--app-url');
   else if (otlpRaw) options.otlpHttpUrl = validateHttpsUrl(otlpRaw, '--otlp-http-url');
   if (collectorRaw) options.collectorMetricsUrl = validateHttpsUrl(collectorRaw, '--collector-metrics-url');
+  if (collectorOtlpRaw) options.collectorOtlpUrl = validateHttpsUrl(collectorOtlpRaw, '--collector-otlp-url');
   const tenant = pick(args.tenant, 'VERIFY_TENANT', sd.tenant);
   if (tenant) options.tenant = tenant;
   if (args.stack) options.stack = args.stack;

@@ -8,7 +8,30 @@ import type { VerifyResult } from './verify';
 export const JSON_SCHEMA = 'tracing-stack-verify/v1';
 
 export function toJson(result: VerifyResult): string {
-  return `${JSON.stringify({ schema: JSON_SCHEMA, ...result }, null, 2)}\n`;
+  return `${JSON.stringify({ schema: JSON_SCHEMA, summary: summaryLine(result), ...result }, null, 2)}\n`;
+}
+
+/** One line a deployment can show: what was sent, counted, found, and how long it took. */
+export function summaryLine(result: VerifyResult): string {
+  const created = result.counters ? `${result.tracesCreated?.metric ?? 'traces created'} +${fmt(result.counters.delta.tracesCreated)}` : 'traces created: not read';
+  const found = `${result.lookup.found} of ${result.lookup.looked} looked up found`;
+  const head = result.outcome === 'verified' ? 'verified' : result.outcome === 'not_verified' ? 'NOT verified' : 'could not verify';
+  const codes = result.diagnoses.length > 0 ? ` [${result.diagnoses.map((d) => d.code).join(', ')}]` : '';
+  return `${head}: ${result.traffic.tracesSent} traces sent, ${created}, ${found}, in ${(result.timings.elapsedMs / 1000).toFixed(1)} s${codes}`;
+}
+
+/**
+ * The report for a failed deployment: headline and diagnosis first (what the user must act on),
+ * then the details of the run.
+ */
+export function formatDiagnosisFirst(result: VerifyResult): string {
+  const out: string[] = [`Tempo ingestion check: ${HEADLINE[result.outcome]}`, ''];
+  if (result.diagnoses.length > 0) {
+    out.push('Diagnosis:', ...diagnosisLines(result.diagnoses, '  '), '');
+  }
+  const details = formatHuman({ ...result, diagnoses: [] }).split('\n').slice(2);
+  out.push('Details:', ...details);
+  return `${out.join('\n').replace(/\n+$/, '')}\n`;
 }
 
 const HEADLINE: Record<VerifyResult['outcome'], string> = {

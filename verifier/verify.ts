@@ -24,6 +24,7 @@ import {
 } from './tempoMetrics';
 import { type LookupOutcome, lookupTrace } from './traceLookup';
 import { driveApp } from './traffic';
+import { probeTlsEndpoint, type ProbeResult } from './collectorProbe';
 
 export type Outcome = 'verified' | 'not_verified' | 'unreachable';
 export type Stage = 'ready' | 'metrics' | 'traffic' | 'poll' | 'done';
@@ -59,6 +60,8 @@ export interface VerifyResult {
   tracesCreated?: TracesCreatedChoice;
   counters?: { before: TempoCounters; after: TempoCounters; delta: TempoDelta; required: number };
   collector?: { url: string; before?: CollectorCounters; after?: CollectorCounters; delta?: CollectorDelta; error?: string };
+  /** TLS handshakes with the collector's published OTLP endpoint (before the traffic, and after it when not verified) */
+  collectorEndpoint?: ProbeResult[];
   lookup: LookupSummary & { foundTraces: FoundTrace[] };
   diagnoses: Diagnosis[];
   warnings: Diagnosis[];
@@ -108,6 +111,34 @@ function tlsAbort(failure: HttpFailure, what: string, keys: string[]): Abort {
     url: failure.url,
     ...(failure.code ? { code: failure.code } : {}),
   });
+}
+
+const COLLECTOR_ENDPOINT_KEYS = [
+  'the collector container: is it running? (docker ps; docker logs <stack>-otel-collector)',
+  'the collector host port (stack setting hostPorts.collectorOtlpGrpc) and receivers.otlp.protocols.grpc.endpoint (0.0.0.0:4317)',
+];
+const COLLECTOR_TLS_KEYS = [
+  'collector receivers.otlp.protocols.grpc.tls.cert_file (signed by the stack CA, SANs localhost and 127.0.0.1)',
+  'verifier --ca-file / VERIFY_CA_PEM (the stack CA)',
+];
+
+/** A diagnosis for a collector endpoint that did not complete a verified TLS handshake. */
+function collectorEndpointDiagnosis(probe: ProbeResult): Diagnosis | undefined {
+  if (probe.status === 'answers') return undefined;
+  if (probe.status === 'tls') {
+    return {
+      code: 'COLLECTOR_TLS_FAILED',
+      message: `the collector at ${probe.url} answers, but the TLS handshake failed (${probe.detail ?? 'no detail'}): clients that trust the stack CA cannot send it spans.`,
+      configKeys: COLLECTOR_TLS_KEYS,
+      evidence: { url: probe.url, status: probe.status },
+    };
+  }
+  return {
+    code: 'COLLECTOR_NOT_ANSWERING',
+    message: `the collector does not answer at ${probe.url} (${probe.detail ?? probe.status}): spans sent to it go nowhere, so check that it runs before any configuration.`,
+    configKeys: COLLECTOR_ENDPOINT_KEYS,
+    evidence: { url: probe.url, status: probe.status },
+  };
 }
 
 export async function runVerification(options: VerifyOptions, deps: VerifyDeps = {}): Promise<VerifyResult> {
@@ -283,6 +314,15 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     if (result.collector && collectorBefore) result.collector.before = collectorBefore;
 
     // 3. traffic --------------------------------------------------------------------------------
+    const probeCollector = async (): Promise<ProbeResult | undefined> => {
+      if (!options.collectorOtlpUrl) return undefined;
+      progress.update(`TLS handshake with the collector at ${options.collectorOtlpUrl}`);
+      const probe = await probeTlsEndpoint(options.collectorOtlpUrl, options.caPem, Math.max(1, Math.min(5000, requestTimeout())));
+      (result.collectorEndpoint ??= []).push(probe);
+      return probe;
+    };
+    const probeBefore = await probeCollector();
+
     result.stage = 'traffic';
     const trafficStart = now();
     if (options.appUrl) {
@@ -469,6 +509,10 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
       else result.diagnoses.push(rejection);
     }
     if (queryPathNotReady) (verdict.verified ? result.warnings : result.diagnoses).push(queryPathDiagnosis(queryPathNotReady));
+    // A collector that does not answer (or refuses TLS) explains everything after it: say it first.
+    const probeAfter = !verdict.verified && probeBefore?.status === 'answers' ? await probeCollector() : undefined;
+    const endpointProblem = collectorEndpointDiagnosis(probeAfter ?? probeBefore ?? { url: '', status: 'answers', ms: 0 });
+    if (endpointProblem) (verdict.verified ? result.warnings : result.diagnoses).unshift(endpointProblem);
     result.outcome = verdict.verified ? 'verified' : 'not_verified';
     result.exitCode = verdict.verified ? EXIT_CODES.VERIFIED : EXIT_CODES.NOT_VERIFIED;
   } catch (err) {

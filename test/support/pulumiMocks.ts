@@ -15,7 +15,7 @@ export interface RecordedResource {
 export const fakePem = (kind: string, name: string): string => `-----BEGIN ${kind}-----\nfake-${name}\n-----END ${kind}-----\n`;
 
 /** The verifier's report as the command would print it on a verified stack. */
-export const VERIFIED_REPORT = { verified: true, tracesSent: 10, tracesFound: 10 };
+export const VERIFIED_REPORT = { outcome: "verified", summary: "verified: 10 traces sent, tempo_ingester_traces_created_total +10, 10 of 10 looked up found, in 4.2 s", tracesSent: 10 };
 
 /** Mocks answering like the real providers would, enough for every output the program reads. */
 function mocks(recorded: RecordedResource[]): pulumi.runtime.Mocks {

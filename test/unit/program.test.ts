@@ -156,17 +156,21 @@ describe("the program under mocks", () => {
 
       it("verifies ingestion after deploying, re-running when any container, image or the CA changes", () => {
         const verify = ofType(run(), "command:local:Command")[0]!;
-        assert.match(verify.inputs.create as string, /bin\/tracing-stack-verify\.js" --json/);
+        assert.match(verify.inputs.create as string, /bin\/tracing-stack-verify\.js" --post-deploy/);
+        // pulumi-command streams stdout and stderr by default: only the summary/diagnosis (stderr) may show.
+        assert.equal(verify.inputs.logging, "stderr");
         assert.equal(verify.inputs.update, verify.inputs.create);
         assert.match(verify.inputs.create as string, new RegExp(`--traces ${model.config.verification.traces} `));
         const env = verify.inputs.environment as Record<string, string>;
         assert.equal(env.VERIFY_TEMPO_URL, model.hostUrls.tempoApi);
         assert.equal(env.VERIFY_APP_URL, model.hostUrls.app);
+        assert.equal(env.VERIFY_COLLECTOR_OTLP_URL, model.hostUrls.collectorOtlpGrpc);
         assert.equal(env.VERIFY_CA_PEM, fakePem("CERTIFICATE", "pki-ca"));
         const triggers = verify.inputs.triggers as string[];
         for (const id of SERVICE_IDS) assert.ok(triggers.includes(`${id}-id`), `verification must re-run when ${id} is replaced`);
         assert.ok(triggers.includes("sha256:built-app-image"));
         assert.deepEqual(run().outputs.verification, VERIFIED_REPORT);
+        assert.equal(run().outputs.verificationSummary, VERIFIED_REPORT.summary);
       });
 
       it("exports what users need", () => {

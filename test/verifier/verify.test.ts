@@ -18,6 +18,7 @@ function options(s: FakeStack, overrides: Partial<VerifyOptions> = {}): VerifyOp
     deadlineSeconds: 3,
     depth: 1,
     json: false,
+    postDeploy: false,
     progress: false,
     pollIntervalMs: 40,
     backoffInitialMs: 20,

@@ -1,0 +1,36 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import type { TofuTools } from "./tofu";
+
+const PROJECT_DIR = join(__dirname, "..", "..");
+const LIB = join(PROJECT_DIR, "e2e", "prepare", "lib.sh");
+
+/**
+ * Makes Docker usable and builds (or reuses, cached outside the work tree) OpenTofu, the Terraform
+ * Docker provider, Tempo, the collector and the local images. Throws with the script's output on
+ * failure: the suite must not pass by skipping its real components.
+ */
+export function prepareRealComponents(): void {
+  const result = spawnSync("bash", [join(PROJECT_DIR, "e2e", "prepare", "all.sh")], { stdio: ["ignore", "inherit", "inherit"], timeout: 75 * 60 * 1000 });
+  if (result.status !== 0) throw new Error(`e2e/prepare/all.sh failed with ${result.status ?? result.signal}: see the output above`);
+}
+
+/** A value lib.sh computes (pins and cache paths live there only). */
+function fromLib(expression: string): string {
+  const result = spawnSync("bash", ["-c", `source ${JSON.stringify(LIB)} && echo "${expression}"`], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`cannot read ${expression} from e2e/prepare/lib.sh: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+export function deployTools(): TofuTools {
+  return {
+    tofuBin: fromLib("$TRACING_STACK_CACHE/tofu-$TOFU_VERSION/tofu"),
+    mirrorDir: fromLib("$TRACING_STACK_CACHE/tofu-mirror"),
+    providerVersion: fromLib("$DOCKER_PROVIDER_VERSION"),
+  };
+}
+
+/** The Tempo image the suite built offline (the release pin cannot be built here, see lib.sh). */
+export function builtTempoImage(): string {
+  return fromLib("grafana/tempo:$TEMPO_VERSION");
+}

@@ -1,0 +1,84 @@
+/**
+ * Pulumi mocks that answer with REAL values, so the program's registrations are what a real
+ * deployment would send its providers:
+ * - `tls:*` and `random:*`: real keys, certificates and passwords from the registered inputs;
+ * - `docker:index/image:Image` (native to @pulumi/docker): built with the engine, real image id;
+ * - bridged `docker:*`: created later by OpenTofu with the real provider; until then each output is
+ *   a reference to its Terraform attribute (see references.ts);
+ * - `command:local:Command`: run later, after what it depends on exists (localCommand.ts);
+ * - Grafana: recorded only; no Grafana runs on these machines.
+ * Any other custom resource type is an error: a new provider must not be skipped silently.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { buildNativeImage } from "./nativeDockerImage";
+import { RANDOM_RESOURCE_TYPES } from "./randomResources";
+import { reference } from "./references";
+import { BRIDGED_DOCKER_TYPES, snakeCase, terraformAddress } from "./terraformNames";
+import { TLS_RESOURCE_TYPES } from "./tlsResources";
+
+type Inputs = Record<string, unknown>;
+
+/** Changes a resource's inputs before it is created (to deploy deliberately broken variants). */
+export type InputAlteration = (resource: { type: string; name: string; inputs: Inputs }) => Inputs;
+
+/** Outputs the Terraform Docker provider computes that the program may read, by type. */
+const COMPUTED_DOCKER_OUTPUTS: Record<string, string[]> = {
+  "docker:index/remoteImage:RemoteImage": ["imageId", "repoDigest"],
+  "docker:index/container:Container": ["hostname", "bridge"],
+  "docker:index/network:Network": ["scope"],
+  "docker:index/volume:Volume": ["mountpoint"],
+};
+
+const RECORDED_ONLY = [/^grafana:/, /^pulumi:providers:grafana$/];
+
+export interface RealValueMocksOptions {
+  alter?: InputAlteration;
+  onNewResource(type: string, name: string, rawInputs: Inputs, inputs: Inputs, state: Inputs): void;
+}
+
+function unwrap(value: unknown): unknown {
+  const SIG_KEY = "4dabf18193072939515e22adb298388d";
+  if (value && typeof value === "object" && (value as Inputs)[SIG_KEY] === "1b47061264138c4ac30d75fd1eb44270") return unwrap((value as Inputs).value);
+  if (Array.isArray(value)) return value.map(unwrap);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v)]));
+  return value;
+}
+
+async function answer(type: string, name: string, inputs: Inputs, custom: boolean): Promise<{ id: string | undefined; state: Inputs }> {
+  const tls = TLS_RESOURCE_TYPES[type];
+  if (tls) return { id: `${name}-id`, state: await tls(name, inputs) };
+  const random = RANDOM_RESOURCE_TYPES[type];
+  if (random) return { id: `${name}-id`, state: random(name, inputs) };
+  if (type === "docker:index/image:Image") return buildNativeImage(name, inputs);
+  if ((BRIDGED_DOCKER_TYPES as readonly string[]).includes(type)) {
+    const address = terraformAddress(type, name);
+    const state: Inputs = { ...inputs };
+    // Every string the program could pass on becomes a reference, so whoever uses it waits for it.
+    for (const [key, value] of Object.entries(inputs)) if (typeof value === "string") state[key] = reference(address, snakeCase(key));
+    for (const key of COMPUTED_DOCKER_OUTPUTS[type] ?? []) state[key] = reference(address, snakeCase(key));
+    return { id: reference(address, "id"), state };
+  }
+  if (type === "command:local:Command") return { id: `${name}-id`, state: { ...inputs, stdout: "", stderr: "" } };
+  if (!custom || RECORDED_ONLY.some((re) => re.test(type))) {
+    const state: Inputs = { ...inputs };
+    if (type === "grafana:oss/dashboard:Dashboard") state.url = `grafana-not-deployed-in-e2e/${name}`;
+    return { id: custom ? `${name}-id` : undefined, state };
+  }
+  throw new Error(`resource type ${type} (${name}) has no real-value mock in e2e/deploy/realValueMocks.ts: add one rather than skipping it`);
+}
+
+export function realValueMocks(options: RealValueMocksOptions): pulumi.runtime.Mocks {
+  return {
+    async newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Inputs }> {
+      const raw = args.inputs as Inputs;
+      let inputs = unwrap(raw) as Inputs;
+      if (options.alter) inputs = options.alter({ type: args.type, name: args.name, inputs });
+      const result = await answer(args.type, args.name, inputs, args.custom !== false);
+      options.onNewResource(args.type, args.name, raw, inputs, result.state);
+      return result;
+    },
+    call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+      throw new Error(`the program invoked ${args.token}; the e2e deployment has no real-value mock for invokes`);
+    },
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * Mechanical names between the Pulumi docker package and the Terraform Docker provider it bridges:
+ * `docker:index/remoteImage:RemoteImage` -> `docker_remote_image`, `networksAdvanced` -> `networks_advanced`.
+ */
+import type { TerraformAddress } from "./references";
+
+/** The bridged resources the e2e suite creates with the real provider. docker.Image is native to @pulumi/docker. */
+export const BRIDGED_DOCKER_TYPES = [
+  "docker:index/container:Container",
+  "docker:index/network:Network",
+  "docker:index/volume:Volume",
+  "docker:index/remoteImage:RemoteImage",
+] as const;
+
+export function snakeCase(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/([A-Z])([A-Z][a-z])/g, "$1_$2").toLowerCase();
+}
+
+export function terraformType(pulumiType: string): string {
+  const match = /^docker:index\/([A-Za-z]+):[A-Za-z]+$/.exec(pulumiType);
+  if (!match) throw new Error(`${pulumiType} is not a bridged docker resource type`);
+  return `docker_${snakeCase(match[1]!)}`;
+}
+
+/** Terraform resource names: letters, digits, `_` and `-`, not starting with a digit. */
+export function terraformAddress(pulumiType: string, pulumiName: string): TerraformAddress {
+  const name = pulumiName.replace(/[^A-Za-z0-9_-]/g, "_");
+  return { type: terraformType(pulumiType), name: /^[A-Za-z_]/.test(name) ? name : `r_${name}` };
+}
