@@ -13,7 +13,8 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 type Inputs = Record<string, unknown>;
 
-const KNOWN = ["imageName", "build", "skipPush"];
+// buildOnPreview only decides whether `pulumi preview` builds: nothing to do at create.
+const KNOWN = ["imageName", "build", "skipPush", "buildOnPreview"];
 const KNOWN_BUILD = ["context", "dockerfile", "platform", "args", "target"];
 
 export async function buildNativeImage(name: string, inputs: Inputs): Promise<{ id: string; state: Inputs }> {

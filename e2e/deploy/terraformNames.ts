@@ -16,7 +16,15 @@ export function snakeCase(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/([A-Z])([A-Z][a-z])/g, "$1_$2").toLowerCase();
 }
 
+/**
+ * The one name pulumi-docker does not derive mechanically: its native docker.Image took the name
+ * "Image", so the bridged `docker_image` is exposed as RemoteImage (pulumi-docker provider/resources.go).
+ */
+const RENAMED_TYPES: Record<string, string> = { "docker:index/remoteImage:RemoteImage": "docker_image" };
+
 export function terraformType(pulumiType: string): string {
+  const renamed = RENAMED_TYPES[pulumiType];
+  if (renamed) return renamed;
   const match = /^docker:index\/([A-Za-z]+):[A-Za-z]+$/.exec(pulumiType);
   if (!match) throw new Error(`${pulumiType} is not a bridged docker resource type`);
   return `docker_${snakeCase(match[1]!)}`;

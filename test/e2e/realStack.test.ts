@@ -1,88 +1,90 @@
+/**
+ * End to end, on the program's own resources: index.ts runs under real-value mocks, its bridged
+ * docker:* resources are created by OpenTofu with the real Terraform Docker provider (the code
+ * @pulumi/docker bridges), its app image is built by the engine, and its post-deploy command runs
+ * as pulumi-command runs it. Real Tempo and collector builds; see e2e/deploy/ and e2e/prepare/.
+ */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { renderCollectorConfig } from "../../configs/collector/collectorConfig";
 import { renderTempoConfig } from "../../configs/tempo/tempoConfig";
-import { assembleStackModel, buildStackModel, buildTopology, loadStackModelFromFile, parseStackConfig, projectSettingsFromStackFile } from "../../model";
-import type { LinkModel, StackModel, StackTopology } from "../../model";
-import { docker, memoryMiB, removeByPrefix } from "../../e2e/harness/docker";
-import { get, sleep, waitFor } from "../../e2e/harness/https";
-import { mintPki } from "../../e2e/harness/pki";
-import type { MintedPki } from "../../e2e/harness/pki";
-import { buildAppImage, prepareRealComponents } from "../../e2e/harness/prepare";
-import { logsOf, removeService, startService, startServiceFiles, startStack } from "../../e2e/harness/stack";
-import { runVerifier } from "../../e2e/harness/verifierRun";
-import { readdirSync, readFileSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+import { CONTAINER_PATHS } from "../../model/constants";
+import type { LinkModel, StackTopology } from "../../model";
+import type { InputAlteration } from "../../e2e/deploy/realValueMocks";
+import { builtTempoImage, deployTools, prepareRealComponents } from "../../e2e/deploy/prepare";
+import { StackDeployment, type UpResult } from "../../e2e/deploy/stackDeployment";
+import type { TofuTools } from "../../e2e/deploy/tofu";
+import { docker, memoryMiB, removeByPrefix } from "../../e2e/support/docker";
+import { get, sleep, waitFor } from "../../e2e/support/https";
+import {
+  cliConfig, counter, countFound, diagnosisCodes, e2eSettings, E2E_STACK, NOT_DEPLOYED, PROJECT_DIR, sendTraces, stackFileSettings, topologyOf,
+  type Settings,
+} from "../../e2e/support/e2eStack";
 
-const PROJECT_DIR = join(__dirname, "..", "..");
-/** The suite's own stack: dev's settings, its own names and host ports so a real dev stack is never touched. */
-const E2E_STACK = "e2e";
-const E2E_HOST_PORTS = { grafana: 23000, tempoApi: 23200, app: 23010, collectorOtlpGrpc: 24317, collectorOtlpHttp: 24318, prometheus: 29090 };
-
-function e2eTopology(): StackTopology {
-  const devSettings = projectSettingsFromStackFile(readFileSync(join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8"));
-  const defaults = parseStackConfig(E2E_STACK, devSettings).images;
-  // The Tempo the suite could build offline (see e2e/prepare/lib.sh) replaces the release pin.
-  const images = { ...(devSettings.images as Record<string, unknown> | undefined), tempo: builtTempoImage() ?? defaults.tempo };
-  return buildTopology(parseStackConfig(E2E_STACK, { ...devSettings, images, hostPorts: E2E_HOST_PORTS, verification: { traces: 10, deadlineSeconds: 120 } }));
-}
-
-function builtTempoImage(): string | undefined {
-  const result = spawnSync("bash", ["-c", `source ${JSON.stringify(join(PROJECT_DIR, "e2e", "prepare", "lib.sh"))} && echo "grafana/tempo:$TEMPO_VERSION"`], { encoding: "utf8" });
-  return result.status === 0 ? result.stdout.trim() : undefined;
-}
+const run = promisify(execFile);
+const CONTAINER = "docker:index/container:Container";
+const figures: Record<string, unknown> = {};
+let tools: TofuTools;
+let tempoImage: string;
 
 function withLink(topology: StackTopology, id: string, change: Partial<LinkModel>): StackTopology {
   return { ...topology, links: topology.links.map((l) => (l.id === id ? { ...l, ...change } : l)) };
 }
 
-const figures: Record<string, unknown> = {};
-
-async function teardown(): Promise<void> {
-  await removeByPrefix(`${E2E_STACK}-`);
+interface Upload {
+  file: string;
+  content: string;
+  permissions?: string;
+  owner?: string;
+  group?: string;
 }
 
-async function deploy(model: StackModel): Promise<MintedPki> {
-  await teardown();
-  const pki = await mintPki(model);
-  await startStack(model, pki);
-  return pki;
+/** Replaces the content of one registered upload of one container: a deliberately broken variant. */
+function replaceUpload(container: string, file: string, content: string): InputAlteration {
+  return ({ type, name, inputs }) => {
+    if (type !== CONTAINER || name !== container) return inputs;
+    const uploads = inputs.uploads as Upload[];
+    assert.ok(uploads.some((u) => u.file === file), `${container} has no upload ${file}`);
+    return { ...inputs, uploads: uploads.map((u) => (u.file === file ? { ...u, content } : u)) };
+  };
 }
 
-async function tempoMetrics(model: StackModel, pki: MintedPki): Promise<string> {
-  return (await get(`${model.hostUrls.tempoApi}/metrics`, pki.caCertificatePem)).body;
+async function deploy(label: string, settings: Settings, alter?: InputAlteration, stack = E2E_STACK, notDeployed = NOT_DEPLOYED): Promise<{ deployment: StackDeployment; up: UpResult }> {
+  await removeByPrefix(`${stack}-`);
+  const deployment = await StackDeployment.prepare({
+    stack, config: cliConfig(settings), notDeployed, tools, alter,
+    workDir: join(PROJECT_DIR, "e2e", ".work", label),
+  });
+  const up = await deployment.up();
+  return { deployment, up };
 }
 
-function counter(metrics: string, name: string): number {
-  return metrics
-    .split("\n")
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.trim().split(/\s+/).pop()), 0);
+/** `pulumi destroy`, then nothing with the stack's prefix may be left. */
+async function destroyAndCheck(deployment: StackDeployment, stack = E2E_STACK): Promise<string[]> {
+  const result = await deployment.destroy();
+  assert.equal(result.exitCode, 0, result.output.slice(-3000));
+  const left = [
+    ...(await docker(["ps", "-a", "--format", "container {{.Names}}", "--filter", `name=^${stack}-`])).split("\n"),
+    ...(await docker(["network", "ls", "--format", "network {{.Name}}", "--filter", `name=^${stack}-`])).split("\n"),
+    ...(await docker(["volume", "ls", "--format", "volume {{.Name}}", "--filter", `name=^${stack}-`])).split("\n"),
+  ].filter(Boolean);
+  return left;
 }
 
-async function sendTraces(model: StackModel, pki: MintedPki, count: number, depth = 2): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const reply = await get(`${model.hostUrls.app}/api/work?depth=${depth}`, pki.caCertificatePem);
-    assert.equal(reply.status, 200, reply.body);
-    ids.push(String(reply.headers["x-trace-id"]));
-  }
-  return ids;
+async function logs(container: string): Promise<string> {
+  const out = await run("docker", ["logs", "--tail", "30", container]).catch((e: { stdout?: string; stderr?: string }) => e);
+  return `--- ${container}\n${out.stdout ?? ""}${out.stderr ?? ""}`;
 }
 
-async function traceFound(model: StackModel, pki: MintedPki, id: string): Promise<boolean> {
-  const reply = await get(`${model.hostUrls.tempoApi}/api/v2/traces/${id}`, pki.caCertificatePem);
-  return reply.status === 200;
-}
-
-async function countFound(model: StackModel, pki: MintedPki, ids: string[], timeoutMs: number): Promise<number> {
-  const found = new Set<string>();
-  await waitFor(async () => {
-    for (const id of ids) if (!found.has(id) && (await traceFound(model, pki, id).catch(() => false))) found.add(id);
-    return found.size === ids.length ? true : undefined;
-  }, timeoutMs, 2000);
-  return found.size;
+/** Mode and owner of a file inside a container, from the Engine's archive API (what `docker cp` reads). */
+async function fileMode(container: string, path: string): Promise<string> {
+  const { stdout } = await run("sh", ["-c", `docker cp ${container}:${path} - | tar -tv --numeric-owner`]);
+  const [mode, owner] = stdout.trim().split(/\s+/);
+  return `${mode} ${owner}`;
 }
 
 async function recordFixture(name: string, text: string): Promise<void> {
@@ -92,124 +94,211 @@ async function recordFixture(name: string, text: string): Promise<void> {
   await writeFile(join(dir, name), text);
 }
 
-describe("end to end: real Tempo, collector and app on the program's own configs", { timeout: 80 * 60 * 1000 }, () => {
-  const topology = e2eTopology();
-  const healthy = assembleStackModel(topology);
-
+describe("end to end: the program's own resources through OpenTofu and the real Docker provider", { timeout: 85 * 60 * 1000 }, () => {
   before(async () => {
     prepareRealComponents();
-    const app = healthy.services.app.image;
-    assert.equal(app.kind, "build");
-    if (app.kind === "build") await buildAppImage(app.imageName);
-  });
-  after(teardown);
-
-  it("1. healthy stack: the verifier passes and every trace sent is found", async () => {
-    const started = Date.now();
-    const pki = await deploy(healthy);
-    const result = await runVerifier(healthy, pki.caCertificatePem);
-    figures.secondsFromDockerRunToVerifiedIngestion = (Date.now() - started) / 1000;
-    if (result.exitCode !== 0) {
-      console.log(result.stderr, JSON.stringify(result.report.diagnoses, null, 2), await logsOf(healthy, "tempo"), await logsOf(healthy, "collector"), await logsOf(healthy, "app"));
-    }
-    assert.equal(result.exitCode, 0, JSON.stringify(result.report.diagnoses));
-    assert.equal(result.report.outcome, "verified");
-    assert.ok(result.report.traceIds.length >= 10);
-    assert.ok((result.report.counters?.delta.tracesCreated ?? 0) >= 10, JSON.stringify(result.report.counters));
-    assert.equal(await countFound(healthy, pki, result.report.traceIds, 30_000), result.report.traceIds.length);
-    await recordFixture("tempo-e2e-healthy.prom", await tempoMetrics(healthy, pki));
-
-    // 6. Throughput of a short bounded burst through app -> collector -> Tempo, all over TLS.
-    const before = counter(await tempoMetrics(healthy, pki), "tempo_distributor_spans_received_total");
-    const burstStart = Date.now();
-    const workers = 8;
-    const perWorker = 25;
-    await Promise.all(Array.from({ length: workers }, () => sendTraces(healthy, pki, perWorker, 3)));
-    const settled = await waitFor(async () => {
-      const now = counter(await tempoMetrics(healthy, pki), "tempo_distributor_spans_received_total");
-      return now - before >= workers * perWorker * 4 ? now : undefined;
-    }, 60_000, 250);
-    const seconds = (Date.now() - burstStart) / 1000;
-    const spans = (settled ?? counter(await tempoMetrics(healthy, pki), "tempo_distributor_spans_received_total")) - before;
-    figures.burst = { requests: workers * perWorker, spansReceivedByTempo: spans, seconds, spansPerSecond: Math.round(spans / seconds) };
-    figures.memoryMiB = Object.fromEntries(await Promise.all(["tempo", "collector", "app"].map(async (id) => [id, Math.round(await memoryMiB(healthy.services[id as "tempo"].containerName))])));
+    tools = deployTools();
+    tempoImage = builtTempoImage();
   });
 
-  it("3+4. Tempo down mid-stream loses nothing, and a replaced Tempo keeps its data", async () => {
-    const pki = await deploy(healthy);
-    await waitFor(async () => ((await get(`${healthy.hostUrls.tempoApi}/ready`, pki.caCertificatePem)).status === 200 ? true : undefined), 90_000);
-    await sendTraces(healthy, pki, 2); // the pipeline is warm before Tempo goes away
-    await docker(["stop", healthy.services.tempo.containerName]);
-    const sent = await sendTraces(healthy, pki, 20);
-    await sleep(5000);
-    await docker(["start", healthy.services.tempo.containerName]);
-    const found = await countFound(healthy, pki, sent, 120_000);
-    figures.tempoDownMidStream = { sent: sent.length, found };
-    assert.equal(found, sent.length, `only ${found} of ${sent.length} traces sent while Tempo was down were stored`);
+  describe("a healthy stack", () => {
+    let deployment: StackDeployment;
+    let up: UpResult;
+    let caPem: string;
+    let urls: { tempo: string; app: string; collector: string };
 
-    // Replace the container as `pulumi up` would: stop, remove, create anew on the same volume.
-    await docker(["stop", healthy.services.tempo.containerName]);
-    await removeService(healthy, "tempo");
-    await startService(healthy, pki, "tempo");
-    const foundAfterReplace = await countFound(healthy, pki, sent, 120_000);
-    figures.tempoReplaced = { storedBefore: sent.length, foundAfter: foundAfterReplace };
-    assert.equal(foundAfterReplace, sent.length);
+    before(async () => {
+      ({ deployment, up } = await deploy("healthy", e2eSettings(tempoImage)));
+      caPem = String(deployment.program.outputs.caCertificate);
+      urls = { tempo: String(deployment.program.outputs.tempoApiUrl), app: String(deployment.program.outputs.appUrl), collector: String(deployment.program.outputs.collectorOtlpGrpcUrl) };
+    });
+
+    it("deploys, and the post-deploy verification passes and says so in one line", async () => {
+      if (!up.ok) console.log(up.failure?.message, ...(await Promise.all(["tempo", "otel-collector", "app"].map((s) => logs(`${E2E_STACK}-${s}`)))));
+      assert.ok(up.ok, `${up.failure?.stage} ${up.failure?.resource}: ${up.failure?.message}`);
+      const verify = up.commands["verify-ingestion"];
+      assert.ok(verify, "the verification command ran");
+      const report = JSON.parse(verify.stdout) as { outcome: string; summary: string; traceIds: string[]; counters: { delta: { tracesCreated: number } } };
+      assert.equal(report.outcome, "verified");
+      assert.ok(report.traceIds.length >= 10);
+      assert.ok(report.counters.delta.tracesCreated >= 10);
+      // What `pulumi up` shows while the step runs: the summary line, not the progress and the JSON.
+      assert.deepEqual(verify.shownWhileRunning, [report.summary]);
+      assert.match(report.summary, /^verified: 10 traces sent, tempo_ingester_traces_created_total \+\d+, \d+ of \d+ looked up found/);
+      assert.equal(await countFound(urls.tempo, caPem, report.traceIds, 30_000), report.traceIds.length);
+      figures.healthy = { secondsApply: up.seconds.apply, secondsVerification: up.seconds.commands, secondsToVerified: up.seconds.total, tracesSent: report.traceIds.length, tracesFound: report.traceIds.length, summary: report.summary };
+      await recordFixture("tempo-e2e-healthy.prom", (await get(`${urls.tempo}/metrics`, caPem)).body);
+    });
+
+    it("runs every service as <image uid>:0 with its key root:root 0440 (readable by the service, not by other users)", async () => {
+      const expected: Array<[string, string, string]> = [
+        ["tempo", "10001:0", `${CONTAINER_PATHS.tempo.tlsDir}/tempo.key`],
+        ["otel-collector", "10001:0", `${CONTAINER_PATHS.collector.tlsDir}/collector.key`],
+        ["app", "1000:0", `${CONTAINER_PATHS.app.tlsDir}/app.key`],
+      ];
+      for (const [alias, user, key] of expected) {
+        const container = `${E2E_STACK}-${alias}`;
+        assert.equal((await docker(["inspect", "-f", "{{.Config.User}}", container])).trim(), user);
+        assert.equal(await fileMode(container, key), "-r--r----- 0/0");
+      }
+    });
+
+    it("a second plan of the same resources shows no changes", async () => {
+      const plan = await deployment.plan();
+      assert.equal(plan.exitCode, 0, `tofu plan -detailed-exitcode = ${plan.exitCode}:\n${plan.output.slice(-4000)}`);
+    });
+
+    it("carries a burst through app -> collector -> Tempo over TLS (figures)", async () => {
+      const before = counter((await get(`${urls.tempo}/metrics`, caPem)).body, "tempo_distributor_spans_received_total");
+      const started = Date.now();
+      const workers = 8;
+      const perWorker = 25;
+      await Promise.all(Array.from({ length: workers }, () => sendTraces(urls.app, caPem, perWorker, 3)));
+      const settled = await waitFor(async () => {
+        const now = counter((await get(`${urls.tempo}/metrics`, caPem)).body, "tempo_distributor_spans_received_total");
+        return now - before >= workers * perWorker * 4 ? now : undefined;
+      }, 60_000, 250);
+      assert.ok(settled !== undefined, "Tempo did not receive every span of the burst");
+      const seconds = (Date.now() - started) / 1000;
+      figures.burst = { requests: workers * perWorker, spansReceivedByTempo: settled - before, seconds, spansPerSecond: Math.round((settled - before) / seconds) };
+      figures.memoryMiB = Object.fromEntries(await Promise.all(["tempo", "otel-collector", "app"].map(async (s) => [s, Math.round(await memoryMiB(`${E2E_STACK}-${s}`))])));
+    });
+
+    it("with the collector stopped, the verification says the collector does not answer, first", async () => {
+      await docker(["stop", `${E2E_STACK}-otel-collector`]);
+      try {
+        const rerun = await deployment.rerunCommand("verify-ingestion", (inputs) => ({ ...inputs, create: String(inputs.create).replace(/--deadline-seconds \d+/, "--deadline-seconds 30") }));
+        assert.equal(rerun.ok, false);
+        const message = rerun.message!;
+        const firstDiagnosis = message.split("\n").find((l) => /^\s*\[[A-Z_]+\]/.test(l));
+        assert.match(firstDiagnosis ?? "", new RegExp(`\\[COLLECTOR_NOT_ANSWERING\\] the collector does not answer at ${urls.collector.replace(/[.]/g, "\\.")} \\(connection refused`));
+        assert.ok(message.indexOf("Diagnosis:") < message.indexOf("Details:"), "the diagnosis comes before the details");
+        figures.collectorStopped = { firstLines: message.split("\n").slice(1, 5) };
+      } finally {
+        await docker(["start", `${E2E_STACK}-otel-collector`]);
+      }
+    });
+
+    it("Tempo down mid-stream loses nothing, and Tempo replaced by `up --replace` keeps every trace and is verified again", async () => {
+      await waitFor(async () => ((await get(`${urls.tempo}/ready`, caPem)).status === 200 ? true : undefined), 90_000);
+      await waitFor(async () => ((await sendTraces(urls.app, caPem, 1)).length === 1 ? true : undefined), 60_000); // collector back and warm
+      await docker(["stop", `${E2E_STACK}-tempo`]);
+      const sent = await sendTraces(urls.app, caPem, 20);
+      await sleep(5000);
+      await docker(["start", `${E2E_STACK}-tempo`]);
+      const found = await countFound(urls.tempo, caPem, sent, 120_000);
+      figures.tempoDownMidStream = { sent: sent.length, found };
+      assert.equal(found, sent.length, `only ${found} of ${sent.length} traces sent while Tempo was down were stored`);
+
+      const replaced = await deployment.replace(CONTAINER, "tempo");
+      assert.ok(replaced.ok, replaced.failure?.message);
+      // The container id is one of the verification's triggers: a new Tempo is proven again.
+      assert.ok(replaced.commands["verify-ingestion"], "the verification re-ran after Tempo was replaced");
+      const foundAfter = await countFound(urls.tempo, caPem, sent, 120_000);
+      figures.tempoReplaced = { storedBefore: sent.length, foundAfter, secondsUp: replaced.seconds.total };
+      assert.equal(foundAfter, sent.length);
+    });
+
+    after(async () => {
+      const left = await destroyAndCheck(deployment);
+      figures.leftAfterDestroy = left;
+      assert.deepEqual(left, [], "pulumi destroy must leave no container, network or volume of the stack");
+    });
   });
 
-  describe("2. the seeds' failures, reintroduced through the model, fail the verifier with the matching diagnosis", () => {
-    const broken: Array<[string, StackTopology, string]> = [
-      ["internal gRPC TLS on the server only", withLink(topology, "tempo-internal", { tls: "plaintext" }), "INGESTER_APPEND_FAILING"],
-      ["the collector exporting to Tempo's internal port 9095", withLink(topology, "collector-to-tempo", { dialPort: 9095 }), "NO_SPANS_RECEIVED"],
-      ["the collector's exporter without the CA", withLink(topology, "collector-to-tempo", { clientCaFile: undefined }), "NO_SPANS_RECEIVED"],
-      [
-        "a Tempo certificate without the alias the collector dials",
-        { ...topology, services: { ...topology.services, tempo: { ...topology.services.tempo, certificate: { ...topology.services.tempo.certificate, dnsNames: ["localhost"] } } } },
-        "NO_SPANS_RECEIVED",
-      ],
+  describe("the seeds' failures, reintroduced in the registered inputs, fail the deployment with the matching diagnosis", () => {
+    const settings = (): Settings => e2eSettings(tempoImage, { traces: 5, deadlineSeconds: 45 });
+    const topology = (): StackTopology => topologyOf(E2E_STACK, settings());
+    const cases: Array<[string, () => InputAlteration, string]> = [
+      ["internal gRPC TLS on the server only", () => replaceUpload("tempo", CONTAINER_PATHS.tempo.configFile, renderTempoConfig(withLink(topology(), "tempo-internal", { tls: "plaintext" }))), "INGESTER_APPEND_FAILING"],
+      ["the collector exporting to Tempo's internal port 9095", () => replaceUpload("collector", CONTAINER_PATHS.collector.configFile, renderCollectorConfig(withLink(topology(), "collector-to-tempo", { dialPort: 9095 }))), "NO_SPANS_RECEIVED"],
+      ["the collector's exporter without the CA", () => replaceUpload("collector", CONTAINER_PATHS.collector.configFile, renderCollectorConfig(withLink(topology(), "collector-to-tempo", { clientCaFile: undefined }))), "NO_SPANS_RECEIVED"],
+      ["a Tempo certificate without the alias the collector dials", () => ({ type, name, inputs }) => (type === "tls:index/certRequest:CertRequest" && name === "pki-tempo-csr" ? { ...inputs, dnsNames: ["localhost"] } : inputs), "NO_SPANS_RECEIVED"],
     ];
-    for (const [name, brokenTopology, expected] of broken) {
-      it(`${name} -> ${expected}`, async () => {
-        const model = assembleStackModel(brokenTopology);
-        const pki = await deploy(model);
-        const result = await runVerifier(model, pki.caCertificatePem, { traces: 5, deadlineSeconds: 45 });
-        const codes = result.report.diagnoses.map((d) => d.code);
-        assert.equal(result.exitCode, 1, `expected "not verified", got ${result.exitCode}: ${codes.join(", ")} ${result.stderr}`);
-        assert.ok(codes.includes(expected), `expected ${expected}, got ${codes.join(", ")}`);
-        if (expected === "INGESTER_APPEND_FAILING") await recordFixture("tempo-e2e-internal-tls-server-only.prom", await tempoMetrics(model, pki));
+    for (const [what, alter, expected] of cases) {
+      it(`${what} -> ${expected}`, async () => {
+        const { deployment, up } = await deploy(`seed-${expected.toLowerCase()}`, settings(), alter());
+        try {
+          assert.equal(up.ok, false, "the deployment must fail");
+          assert.equal(up.failure?.stage, "command");
+          const codes = diagnosisCodes(up.failure!.message);
+          assert.ok(codes.includes(expected), `expected ${expected}, got ${codes.join(", ")}:\n${up.failure!.message}`);
+          if (expected === "INGESTER_APPEND_FAILING") await recordFixture("tempo-e2e-internal-tls-server-only.prom", (await get(`${deployment.program.outputs.tempoApiUrl}/metrics`, String(deployment.program.outputs.caCertificate))).body);
+        } finally {
+          assert.deepEqual(await destroyAndCheck(deployment), []);
+        }
       });
     }
   });
 
-  it("5. the real binaries accept the rendered configs of every stack file", async () => {
-    for (const file of readdirSync(PROJECT_DIR).filter((f) => /^Pulumi\..+\.yaml$/.test(f))) {
-      const stack = file.replace(/^Pulumi\.|\.yaml$/g, "");
-      // Configs do not depend on the image; the check runs them through the Tempo built offline.
-      const settings = projectSettingsFromStackFile(readFileSync(join(PROJECT_DIR, file), "utf8"));
-      const images = { ...(settings.images as Record<string, unknown> | undefined), tempo: builtTempoImage() };
-      const model = buildStackModel(parseStackConfig(stack, { ...settings, images }));
-      assert.equal(renderTempoConfig(model), renderTempoConfig(loadStackModelFromFile(stack, PROJECT_DIR)));
-      const pki = await mintPki(model);
-      for (const id of ["tempo", "collector"] as const) {
-        const service = model.services[id];
-        const configPath = service.files[0]!.path;
-        const check = id === "tempo" ? [`-config.file=${configPath}`, "-config.verify=true"] : ["validate", `--config=${configPath}`];
-        const name = `${E2E_STACK}-check-${id}`;
-        await docker(["rm", "-f", name]).catch(() => undefined);
-        await docker(["create", "--name", name, "--user", service.user, service.image.kind === "pinned" ? service.image.ref : "", ...check]);
-        await startServiceFiles(name, service, pki);
-        const output = await docker(["start", "-a", name]).catch((error: Error) => assert.fail(`${stack}: ${id} rejected its rendered config: ${error.message}`));
-        const status = (await docker(["inspect", "-f", "{{.State.ExitCode}}", name])).trim();
-        await docker(["rm", "-f", name]);
-        assert.equal(status, "0", `${stack}: ${id} rejected its config: ${output}`);
-      }
+  it("the first real deployment's upload shape (owner/group on every upload) fails on this engine as it did for users", async () => {
+    // The program before this fix: user <uid>:<image gid>, uploads with owner/group, keys 0400.
+    const oldGroups: Record<string, string> = { tempo: "10001", collector: "10001", app: "1000" };
+    const oldShape: InputAlteration = ({ type, name, inputs }) => {
+      if (type !== CONTAINER || !(name in oldGroups)) return inputs;
+      const uid = String(inputs.user).split(":")[0]!;
+      const uploads = (inputs.uploads as Upload[]).map((u) => ({ ...u, owner: uid, group: oldGroups[name]!, permissions: u.permissions === "0440" ? "0400" : u.permissions }));
+      return { ...inputs, user: `${uid}:${oldGroups[name]}`, uploads };
+    };
+    const { deployment, up } = await deploy("old-upload-shape", e2eSettings(tempoImage), oldShape);
+    try {
+      assert.equal(up.ok, false);
+      assert.equal(up.failure?.stage, "apply");
+      assert.match(up.failure!.message, /Unable to upload volume content: Error response from daemon: getent unable to find entry "10001:10001" in passwd database/);
+      figures.oldUploadShape = up.failure!.message.split("\n").find((l) => /getent/.test(l))?.trim();
+    } finally {
+      assert.deepEqual(await destroyAndCheck(deployment), []);
     }
   });
 
-  it("Grafana and Prometheus run for real", {
-    skip: "no offline source: neither has an image in a reachable registry nor a build from the Go module proxy/npm/Debian within CI's budget; their side (datasources, dashboard, provider TLS) is covered by the mocks and the rendered-config wiring tests",
-  }, () => undefined);
+  it("Tempo (-config.verify) and the collector (validate) accept what every stack file registers, uploaded by the provider", async () => {
+    const stacks = readStackNames();
+    const checked: Record<string, Record<string, number>> = {};
+    for (const stack of stacks) {
+      const settings = stackFileSettings(stack);
+      // Configs do not depend on the image: check them with the Tempo built offline.
+      const withBuiltTempo = { ...settings, images: { ...(settings.images as Settings | undefined), tempo: tempoImage } };
+      const check: InputAlteration = ({ type, name, inputs }) => {
+        if (type !== CONTAINER || (name !== "tempo" && name !== "collector")) return inputs;
+        const command = inputs.command as string[];
+        // Same uploads, user and image; run the check once instead of the service, publish nothing.
+        const { ports: _ports, healthcheck: _healthcheck, wait: _wait, waitTimeout: _waitTimeout, ...rest } = inputs;
+        return { ...rest, command: name === "tempo" ? [...command, "-config.verify=true"] : ["validate", ...command], restart: "no", mustRun: false, attach: true, logs: true };
+      };
+      const notDeployed = [
+        ...NOT_DEPLOYED,
+        { type: "tracing-stack:index:ServiceContainer", name: "app", why: "not needed to check configs" },
+        { type: "tracing-stack:index:ServiceImage", name: "app-image", why: "not needed to check configs" },
+        { type: "tracing-stack:index:PostDeployVerification", name: "verify-ingestion", why: "nothing runs to verify" },
+      ];
+      const { deployment, up } = await deploy(`config-check-${stack}`, withBuiltTempo, check, stack, notDeployed);
+      try {
+        assert.ok(up.ok, `${stack}: ${up.failure?.message}`);
+        checked[stack] = {};
+        for (const service of ["tempo", "collector"]) {
+          const state = await deployment.stateOf(CONTAINER, service);
+          checked[stack]![service] = Number(state?.exit_code);
+          assert.equal(state?.exit_code, 0, `${stack}: ${service} rejected its rendered config:\n${String(state?.container_logs ?? "")}`);
+        }
+      } finally {
+        const left = await destroyAndCheck(deployment, stack);
+        // keepDataVolume stacks keep Tempo's volume on destroy (retainOnDelete): expected, then removed here.
+        const retained = settings.keepDataVolume === true ? [`volume ${stack}-tempo-data`] : [];
+        assert.deepEqual(left, retained);
+        for (const volume of retained) await docker(["volume", "rm", volume.replace(/^volume /, "")]);
+      }
+    }
+    figures.configChecks = checked;
+  });
+
+  it("Grafana and Prometheus run for real", { skip: "no offline image for either yet; their resources are registered and checked under mocks (test/unit), and the suite prints which resources it did not deploy" }, () => undefined);
 
   after(() => {
     console.log(`\nE2E FIGURES ${JSON.stringify(figures, null, 2)}`);
   });
 });
+
+function readStackNames(): string[] {
+  const { readdirSync } = require("node:fs") as typeof import("node:fs");
+  return readdirSync(PROJECT_DIR).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => s !== undefined).sort();
+}

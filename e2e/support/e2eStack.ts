@@ -1,0 +1,79 @@
+/**
+ * The suite's own stack and what it checks on a running stack. The stack is dev's settings with its
+ * own name and host ports (a real dev stack is never touched) and the Tempo the suite could build.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildTopology, parseStackConfig, projectSettingsFromStackFile, PROJECT_NAME } from "../../model";
+import type { StackTopology } from "../../model";
+import type { ComponentRef } from "../deploy/stackDeployment";
+import { get, waitFor } from "./https";
+
+export const PROJECT_DIR = join(__dirname, "..", "..");
+export const E2E_STACK = "e2e";
+const E2E_HOST_PORTS = { grafana: 23000, tempoApi: 23200, app: 23010, collectorOtlpGrpc: 24317, collectorOtlpHttp: 24318, prometheus: 29090 };
+
+/** What the suite cannot run on these machines, with why; everything else the program registers is deployed. */
+export const NOT_DEPLOYED: Array<ComponentRef & { why: string }> = [
+  { type: "tracing-stack:index:ServiceContainer", name: "grafana", why: "no Grafana image or build can be had offline" },
+  { type: "tracing-stack:index:ServiceImage", name: "grafana-image", why: "no Grafana image or build can be had offline" },
+  { type: "tracing-stack:index:GrafanaProvisioning", name: "grafana", why: "needs a running Grafana" },
+  { type: "tracing-stack:index:ServiceContainer", name: "prometheus", why: "no Prometheus image is built by the suite yet" },
+  { type: "tracing-stack:index:ServiceImage", name: "prometheus-image", why: "no Prometheus image is built by the suite yet" },
+];
+
+export type Settings = Record<string, unknown>;
+
+export function stackFileSettings(stack: string): Settings {
+  return projectSettingsFromStackFile(readFileSync(join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8"));
+}
+
+export function e2eSettings(tempoImage: string, verification: Settings = { traces: 10, deadlineSeconds: 120 }): Settings {
+  const dev = stackFileSettings("dev");
+  return { ...dev, images: { ...(dev.images as Settings | undefined), tempo: tempoImage }, hostPorts: E2E_HOST_PORTS, verification };
+}
+
+/** Settings as the Pulumi CLI hands them to a program: namespaced keys, strings, objects as JSON. */
+export function cliConfig(settings: Settings): Record<string, string> {
+  return Object.fromEntries(Object.entries(settings).map(([k, v]) => [`${PROJECT_NAME}:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+export function topologyOf(stack: string, settings: Settings): StackTopology {
+  return buildTopology(parseStackConfig(stack, settings));
+}
+
+export function counter(metrics: string, name: string): number {
+  return metrics
+    .split("\n")
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.trim().split(/\s+/).pop()), 0);
+}
+
+export async function sendTraces(appUrl: string, caPem: string, count: number, depth = 2): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const reply = await get(`${appUrl}/api/work?depth=${depth}`, caPem);
+    if (reply.status !== 200) throw new Error(`the app answered HTTP ${reply.status}: ${reply.body}`);
+    ids.push(String(reply.headers["x-trace-id"]));
+  }
+  return ids;
+}
+
+/** How many of `ids` Tempo returns by id within the timeout. */
+export async function countFound(tempoUrl: string, caPem: string, ids: string[], timeoutMs: number): Promise<number> {
+  const found = new Set<string>();
+  await waitFor(async () => {
+    for (const id of ids) {
+      if (found.has(id)) continue;
+      const reply = await get(`${tempoUrl}/api/v2/traces/${id}`, caPem).catch(() => undefined);
+      if (reply?.status === 200) found.add(id);
+    }
+    return found.size === ids.length ? true : undefined;
+  }, timeoutMs, 2000);
+  return found.size;
+}
+
+/** Diagnosis codes a failed verification printed (`[CODE] message` lines). */
+export function diagnosisCodes(text: string): string[] {
+  return [...text.matchAll(/^\s*\[([A-Z_]+)\]/gm)].map((m) => m[1]!);
+}
