@@ -36,7 +36,9 @@ export function probeTlsEndpoint(url: string, caPem: string, timeoutMs: number):
       port: Number(port || 443),
       ca: caPem,
       ...(isIP(host) ? {} : { servername: host }),
-      ALPNProtocols: ['h2'],
+      // h2 first, as gRPC clients offer it (grpc-go refuses handshakes without it); http/1.1 lets an
+      // OTLP/HTTP-only endpoint answer too.
+      ALPNProtocols: ['h2', 'http/1.1'],
       rejectUnauthorized: true,
     });
     socket.setTimeout(timeoutMs, () => done('timeout', `no TLS handshake within ${timeoutMs} ms`));

@@ -120,6 +120,51 @@ describe('tracing-stack-verify (subprocess)', { concurrency: true }, () => {
     assert.match(r.stderr, /server\.grpc_tls_config/);
   });
 
+  test('--post-deploy, verified: the JSON report on stdout, exactly one summary line on stderr', async () => {
+    const s = await stack({ metrics: healthyMetrics('2.x') });
+    const r = await run(args(s, ['--post-deploy', '--deadline-seconds', '10']));
+    assert.equal(r.code, 0, r.stderr);
+    const report = parseOnlyJson(r.stdout) as JsonReport & { summary: string };
+    assert.match(report.summary, /^verified: 5 traces sent, tempo_ingester_traces_created_total \+5, 5 of 5 looked up found, in \d+\.\d s$/);
+    assert.equal(r.stderr, `${report.summary}\n`);
+  });
+
+  test('--post-deploy, not verified: nothing on stdout, the diagnosis before the details on stderr', async () => {
+    const s = await stack({ metrics: [fixture('tempo-2.x-fresh.prom'), fixture('tempo-2.x-internal-tls-broken-after.prom')], traces: 'none' });
+    const r = await run(args(s, ['--post-deploy', '--deadline-seconds', '2']));
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.split('\n');
+    assert.match(lines[0]!, /^Tempo ingestion check: NOT VERIFIED/);
+    assert.equal(lines[2], 'Diagnosis:');
+    assert.match(lines[3]!, /^\s+\[INGESTER_APPEND_FAILING\]/);
+    assert.ok(r.stderr.indexOf('Details:') > r.stderr.indexOf('server.grpc_tls_config'), r.stderr);
+    assert.match(r.stderr, /Details:[\s\S]*tempo_distributor_ingester_append_failures_total/);
+  });
+
+  test('--collector-otlp-url on a port where nothing listens: COLLECTOR_NOT_ANSWERING comes before the counters\' diagnosis', async () => {
+    const s = await stack({ metrics: [fixture('tempo-2.x-fresh.prom')], traces: 'none' });
+    const port = await closedPort();
+    const r = await run(args(s, ['--json', '--deadline-seconds', '2', '--collector-otlp-url', `https://localhost:${port}`]));
+    assert.equal(r.code, 1, r.stderr);
+    const report = parseOnlyJson(r.stdout);
+    assert.deepEqual(report.diagnoses.map((d) => d.code), ['COLLECTOR_NOT_ANSWERING', 'NO_SPANS_RECEIVED']);
+    assert.match(report.diagnoses[0]!.message, new RegExp(`^the collector does not answer at https://localhost:${port} \\(connection refused`));
+  });
+
+  test('--collector-otlp-url with a certificate from another CA: COLLECTOR_TLS_FAILED; with the stack CA: no collector diagnosis', async () => {
+    const s = await stack({ metrics: [fixture('tempo-2.x-fresh.prom')], traces: 'none' });
+    const otherCa = await stack({ metrics: healthyMetrics('2.x') }, 'otherCaServer');
+    const refused = parseOnlyJson((await run(args(s, ['--json', '--deadline-seconds', '2', '--collector-otlp-url', otherCa.url]))).stdout);
+    assert.equal(refused.diagnoses[0]?.code, 'COLLECTOR_TLS_FAILED');
+    assert.match(refused.diagnoses[0]!.message, /answers, but the TLS handshake failed/);
+    const healthy = await stack({ metrics: healthyMetrics('2.x') });
+    const ok = parseOnlyJson((await run(args(healthy, ['--json', '--deadline-seconds', '10', '--collector-otlp-url', healthy.url]))).stdout) as JsonReport & { collectorEndpoint: Array<{ status: string }> };
+    assert.equal(ok.outcome, 'verified');
+    assert.deepEqual(ok.collectorEndpoint.map((p) => p.status), ['answers']);
+    assert.deepEqual(ok.diagnoses, []);
+  });
+
   test('unreachable URL: exit 2 within the deadline, says it cannot reach Tempo', async () => {
     const port = await closedPort();
     const url = `https://127.0.0.1:${port}`;
