@@ -26,7 +26,8 @@ export function hasReference(text: string): boolean {
  * them) are escaped, references become interpolations.
  */
 export function toTerraformTemplate(text: string): string {
-  return text.replace(/\$\{/g, "$${").replace(/%\{/g, "%%{").replace(REFERENCE, (_m, type: string, name: string, attr: string) => `\${${type}.${name}.${attr}}`);
+  // Function replacements: in a replacement string "$$" would itself mean one "$".
+  return text.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{").replace(REFERENCE, (_m, type: string, name: string, attr: string) => `\${${type}.${name}.${attr}}`);
 }
 
 /** A string with every reference replaced by the attribute's value from OpenTofu's state. */
