@@ -44,7 +44,7 @@ export function probeTlsEndpoint(url: string, caPem: string, timeoutMs: number):
     socket.setTimeout(timeoutMs, () => done('timeout', `no TLS handshake within ${timeoutMs} ms`));
     socket.once('secureConnect', () => done('answers'));
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ECONNREFUSED') done('refused', `connection refused (${host}:${port})`);
+      if (err.code === 'ECONNREFUSED') done('refused', 'connection refused');
       else if (err.code === 'ECONNRESET' || (err.code && TLS_ERROR.test(err.code)) || TLS_ERROR.test(err.message)) done('tls', `${err.code ?? ''} ${err.message}`.trim());
       else done('unreachable', `${err.code ?? ''} ${err.message}`.trim());
     });

@@ -84,7 +84,7 @@ export class StackDeployment {
       return false;
     });
     const bridged = deployed.filter((r) => (BRIDGED_DOCKER_TYPES as readonly string[]).includes(r.type));
-    await deployment.tofu.writeJson("resources.tf.json", { resource: terraformResources(bridged, schemas, descendantsOf) });
+    await deployment.tofu.writeJson("resources.tf.json", { resource: terraformResources(bridged, program.registrations, schemas, descendantsOf) });
     const notHere = skipped.map((r) => `${r.type} ${r.name}`);
     if (notHere.length > 0) {
       console.log(`[deploy] ${options.stack}: not deployed here (${options.notDeployed.map((c) => `${c.name}: ${c.why}`).join("; ")}):\n  ${notHere.join("\n  ")}`);

@@ -97,14 +97,16 @@ export function convertBlock(inputs: Record<string, unknown>, block: TerraformSc
 
 /**
  * The Terraform resources for `registrations` (bridged docker:* ones only), with `depends_on` for
- * every dependency the engine would wait for that is itself created by OpenTofu.
+ * every dependency the engine would wait for that is itself created by OpenTofu. `all` holds every
+ * registration (components too), to follow parents.
  */
 export function terraformResources(
   registrations: Registration[],
+  all: Registration[],
   schemas: Record<string, { block: TerraformSchemaBlock }>,
   descendantsOf: (urn: string) => Registration[],
 ): Record<string, Record<string, Record<string, Json>>> {
-  const byUrn = new Map(registrations.map((r) => [r.urn, r]));
+  const byUrn = new Map(all.map((r) => [r.urn, r]));
   const resources: Record<string, Record<string, Record<string, Json>>> = {};
   for (const reg of registrations) {
     const address = terraformAddress(reg.type, reg.name);
@@ -112,7 +114,11 @@ export function terraformResources(
     if (!schema) throw new UnmappedInputError(`${reg.type} maps to ${address.type}, which the provider does not have`);
     const body = convertBlock(reg.inputs, schema.block, `${address.type}.${address.name}`);
     const dependsOn = new Set<string>();
-    for (const urn of reg.dependencies) {
+    // A child registers only after its parent has (the SDK awaits parent.urn), and a component's
+    // registration waits for its own dependsOn: so a resource waits for its ancestors' dependencies too.
+    const inherited: string[] = [];
+    for (let p = reg.parentUrn ? byUrn.get(reg.parentUrn) : undefined; p; p = p.parentUrn ? byUrn.get(p.parentUrn) : undefined) inherited.push(...p.dependencies);
+    for (const urn of [...reg.dependencies, ...inherited]) {
       const dep = byUrn.get(urn);
       const targets = dep ? (dep.custom ? [dep] : descendantsOf(dep.urn).filter((d) => d.custom)) : descendantsOf(urn).filter((d) => d.custom);
       for (const target of targets) {
