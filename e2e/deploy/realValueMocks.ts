@@ -13,6 +13,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { buildNativeImage } from "./nativeDockerImage";
 import { RANDOM_RESOURCE_TYPES } from "./randomResources";
 import { reference } from "./references";
+import { unwrapSecrets } from "./secrets";
 import { BRIDGED_DOCKER_TYPES, snakeCase, terraformAddress } from "./terraformNames";
 import { TLS_RESOURCE_TYPES } from "./tlsResources";
 
@@ -34,14 +35,6 @@ const RECORDED_ONLY = [/^grafana:/, /^pulumi:providers:grafana$/];
 export interface RealValueMocksOptions {
   alter?: InputAlteration;
   onNewResource(type: string, name: string, rawInputs: Inputs, inputs: Inputs, state: Inputs): void;
-}
-
-function unwrap(value: unknown): unknown {
-  const SIG_KEY = "4dabf18193072939515e22adb298388d";
-  if (value && typeof value === "object" && (value as Inputs)[SIG_KEY] === "1b47061264138c4ac30d75fd1eb44270") return unwrap((value as Inputs).value);
-  if (Array.isArray(value)) return value.map(unwrap);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v)]));
-  return value;
 }
 
 async function answer(type: string, name: string, inputs: Inputs, custom: boolean): Promise<{ id: string | undefined; state: Inputs }> {
@@ -71,7 +64,7 @@ export function realValueMocks(options: RealValueMocksOptions): pulumi.runtime.M
   return {
     async newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Inputs }> {
       const raw = args.inputs as Inputs;
-      let inputs = unwrap(raw) as Inputs;
+      let inputs = unwrapSecrets(raw) as Inputs;
       if (options.alter) inputs = options.alter({ type: args.type, name: args.name, inputs });
       const result = await answer(args.type, args.name, inputs, args.custom !== false);
       options.onNewResource(args.type, args.name, raw, inputs, result.state);

@@ -8,11 +8,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
 import { realValueMocks, type InputAlteration } from "./realValueMocks";
+import { isSecret, unwrapSecrets } from "./secrets";
 
 export const PROJECT_DIR = join(__dirname, "..", "..");
 const PROJECT_NAME = "tracing-stack";
-const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 export interface Registration {
   urn: string;
@@ -36,17 +35,6 @@ export interface RecordedProgram {
   registrations: Registration[];
   /** The program's stack outputs, settled. */
   outputs: Record<string, unknown>;
-}
-
-function isSecret(value: unknown): value is { value: unknown } {
-  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
-}
-
-export function unwrapSecrets(value: unknown): unknown {
-  if (isSecret(value)) return unwrapSecrets(value.value);
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
-  return value;
 }
 
 interface RegisterRequest {

@@ -15,7 +15,7 @@ import { recordProgram, type RecordedProgram, type Registration } from "./record
 import type { InputAlteration } from "./realValueMocks";
 import { mapStrings, resolveReferences } from "./references";
 import { terraformResources } from "./terraformConfig";
-import { BRIDGED_DOCKER_TYPES, terraformAddress } from "./terraformNames";
+import { BRIDGED_DOCKER_TYPES, terraformAddressString } from "./terraformNames";
 import { Tofu, type TofuResult, type TofuTools } from "./tofu";
 
 export interface ComponentRef {
@@ -128,8 +128,7 @@ export class StackDeployment {
 
   /** `pulumi up` after the resource was marked for replacement (`pulumi up --replace <urn>`). */
   replace(type: string, name: string): Promise<UpResult> {
-    const a = terraformAddress(type, name);
-    return this.up([`-replace=${a.type}.${a.name}`]);
+    return this.up([`-replace=${terraformAddressString(type, name)}`]);
   }
 
   /** `pulumi preview --expect-no-changes`: exit code 0 means the deployed resources match the program. */
@@ -140,10 +139,7 @@ export class StackDeployment {
   /** `pulumi destroy`: retained resources leave the state first (what `retainOnDelete` means), then everything else goes. */
   async destroy(): Promise<TofuResult> {
     const retained = this.deployed.filter((r) => r.retainOnDelete && (BRIDGED_DOCKER_TYPES as readonly string[]).includes(r.type));
-    await this.tofu.stateRemove(retained.map((r) => {
-      const a = terraformAddress(r.type, r.name);
-      return `${a.type}.${a.name}`;
-    }));
+    await this.tofu.stateRemove(retained.map((r) => terraformAddressString(r.type, r.name)));
     return this.tofu.destroy();
   }
 
@@ -166,8 +162,7 @@ export class StackDeployment {
 
   /** Attribute values of a deployed resource in OpenTofu's state. */
   async stateOf(type: string, name: string): Promise<Record<string, unknown> | undefined> {
-    const a = terraformAddress(type, name);
-    return (await this.tofu.stateValues()).get(`${a.type}.${a.name}`);
+    return (await this.tofu.stateValues()).get(terraformAddressString(type, name));
   }
 
   /**
@@ -176,10 +171,7 @@ export class StackDeployment {
    */
   private async stateResolver(): Promise<(type: string, name: string, attribute: string) => unknown> {
     const state = await this.tofu.stateValues();
-    const skipped = new Set(this.skipped.filter((r) => (BRIDGED_DOCKER_TYPES as readonly string[]).includes(r.type)).map((r) => {
-      const a = terraformAddress(r.type, r.name);
-      return `${a.type}.${a.name}`;
-    }));
+    const skipped = new Set(this.skipped.filter((r) => (BRIDGED_DOCKER_TYPES as readonly string[]).includes(r.type)).map((r) => terraformAddressString(r.type, r.name)));
     return (type, name, attribute) => (skipped.has(`${type}.${name}`) ? `not-deployed-in-e2e:${type}.${name}.${attribute}` : state.get(`${type}.${name}`)?.[attribute]);
   }
 

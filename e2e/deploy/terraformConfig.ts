@@ -8,7 +8,7 @@
 import { toTerraformTemplate } from "./references";
 import type { Registration } from "./recordProgram";
 import type { TerraformSchemaBlock } from "./tofu";
-import { snakeCase, terraformAddress } from "./terraformNames";
+import { snakeCase, terraformAddress, terraformAddressString } from "./terraformNames";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type CtyType = string | [string, unknown];
@@ -123,8 +123,7 @@ export function terraformResources(
       const targets = dep ? (dep.custom ? [dep] : descendantsOf(dep.urn).filter((d) => d.custom)) : descendantsOf(urn).filter((d) => d.custom);
       for (const target of targets) {
         if (!registrations.includes(target)) continue; // created outside OpenTofu (PKI, built image) or not deployed here
-        const a = terraformAddress(target.type, target.name);
-        dependsOn.add(`${a.type}.${a.name}`);
+        dependsOn.add(terraformAddressString(target.type, target.name));
       }
     }
     if (dependsOn.size > 0) body.depends_on = [...dependsOn].sort();

@@ -35,3 +35,9 @@ export function terraformAddress(pulumiType: string, pulumiName: string): Terraf
   const name = pulumiName.replace(/[^A-Za-z0-9_-]/g, "_");
   return { type: terraformType(pulumiType), name: /^[A-Za-z_]/.test(name) ? name : `r_${name}` };
 }
+
+/** `type.name`, as OpenTofu names a resource on its command line and in its state. */
+export function terraformAddressString(pulumiType: string, pulumiName: string): string {
+  const a = terraformAddress(pulumiType, pulumiName);
+  return `${a.type}.${a.name}`;
+}

@@ -18,6 +18,7 @@ import type { InputAlteration } from "../../e2e/deploy/realValueMocks";
 import { builtTempoImage, deployTools, prepareRealComponents } from "../../e2e/deploy/prepare";
 import { StackDeployment, type UpResult } from "../../e2e/deploy/stackDeployment";
 import type { TofuTools } from "../../e2e/deploy/tofu";
+import { stackFiles } from "../support/pulumiMocks";
 import { docker, memoryMiB, removeByPrefix } from "../../e2e/support/docker";
 import { get, sleep, waitFor } from "../../e2e/support/https";
 import {
@@ -252,7 +253,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
   });
 
   it("Tempo (-config.verify) and the collector (validate) accept what every stack file registers, uploaded by the provider", async () => {
-    const stacks = readStackNames();
+    const stacks = stackFiles();
     const checked: Record<string, Record<string, number>> = {};
     for (const stack of stacks) {
       const settings = stackFileSettings(stack);
@@ -297,8 +298,3 @@ describe("end to end: the program's own resources through OpenTofu and the real 
     console.log(`\nE2E FIGURES ${JSON.stringify(figures, null, 2)}`);
   });
 });
-
-function readStackNames(): string[] {
-  const { readdirSync } = require("node:fs") as typeof import("node:fs");
-  return readdirSync(PROJECT_DIR).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => s !== undefined).sort();
-}
