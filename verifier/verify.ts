@@ -123,8 +123,8 @@ const COLLECTOR_TLS_KEYS = [
 ];
 
 /** A diagnosis for a collector endpoint that did not complete a verified TLS handshake. */
-function collectorEndpointDiagnosis(probe: ProbeResult): Diagnosis | undefined {
-  if (probe.status === 'answers') return undefined;
+function collectorEndpointDiagnosis(probe: ProbeResult | undefined): Diagnosis | undefined {
+  if (!probe || probe.status === 'answers') return undefined;
   if (probe.status === 'tls') {
     return {
       code: 'COLLECTOR_TLS_FAILED',
@@ -511,7 +511,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     if (queryPathNotReady) (verdict.verified ? result.warnings : result.diagnoses).push(queryPathDiagnosis(queryPathNotReady));
     // A collector that does not answer (or refuses TLS) explains everything after it: say it first.
     const probeAfter = !verdict.verified && probeBefore?.status === 'answers' ? await probeCollector() : undefined;
-    const endpointProblem = collectorEndpointDiagnosis(probeAfter ?? probeBefore ?? { url: '', status: 'answers', ms: 0 });
+    const endpointProblem = collectorEndpointDiagnosis(probeAfter ?? probeBefore);
     if (endpointProblem) (verdict.verified ? result.warnings : result.diagnoses).unshift(endpointProblem);
     result.outcome = verdict.verified ? 'verified' : 'not_verified';
     result.exitCode = verdict.verified ? EXIT_CODES.VERIFIED : EXIT_CODES.NOT_VERIFIED;
