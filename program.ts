@@ -8,7 +8,7 @@ import { GrafanaProvisioning } from "./components/grafanaProvisioning";
 import { PostDeployVerification } from "./components/verification";
 import { grafanaDatasources } from "./configs/grafana/datasources";
 import { ingestionHealthDashboard } from "./configs/grafana/dashboards/ingestionHealth";
-import { buildStackModel, parseStackConfig, PROJECT_NAME, SERVICE_IDS } from "./model";
+import { buildStackModel, imageKey, parseStackConfig, PROJECT_NAME, SERVICE_IDS } from "./model";
 import type { CertificateSpec, ServiceId, StackModel } from "./model";
 
 /**
@@ -60,14 +60,20 @@ export function deployStack(projectDir: string): StackOutputs {
   const pki = new StackPki("pki", { ca: model.ca, certificates });
   const network = new StackNetwork("network", { networkName: model.networkName });
 
-  // Start order follows the data path: storage first, then what writes to it, then what reads it.
-  const startOrder: ServiceId[] = ["tempo", "collector", "app", "prometheus", "grafana"];
+  // Start order follows the data path: storage first, then what writes to it, then what reads it;
+  // the app's backend before the app, which calls it.
+  const startOrder: ServiceId[] = ["tempo", "collector", "appBackend", "app", "prometheus", "grafana"];
   const containers = {} as Record<ServiceId, ServiceContainer>;
-  const imageRefs: pulumi.Output<string>[] = [];
+  // One image per distinct reference: the app and its backend run the same build.
+  const images = new Map<string, ServiceImage>();
+  for (const id of SERVICE_IDS) {
+    const key = imageKey(model.services[id].image);
+    if (!images.has(key)) images.set(key, new ServiceImage(`${id}-image`, { image: model.services[id].image, projectDir }));
+  }
+  const imageRefs = [...images.values()].map((image) => image.imageRef);
   for (const id of startOrder) {
     const service = model.services[id];
-    const image = new ServiceImage(`${id}-image`, { image: service.image, projectDir });
-    imageRefs.push(image.imageRef);
+    const image = images.get(imageKey(service.image)) as ServiceImage;
     const upstream = startOrder.slice(0, startOrder.indexOf(id)).map((dep) => containers[dep]);
     containers[id] = new ServiceContainer(
       id,

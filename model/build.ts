@@ -42,17 +42,28 @@ function collectorService(t: StackTopology): Omit<ServiceModel, keyof StackTopol
   };
 }
 
-function appService(t: StackTopology): Omit<ServiceModel, keyof StackTopology["services"]["app"]> {
-  const tls = tlsFilePaths("app");
-  const http = portOf(t.services.app, "http");
+/**
+ * Both containers of the app image: the app (called by the verifier and users) and its backend
+ * (called by the app). Each exports its own spans to the collector under its own service name.
+ */
+function appImageService(
+  t: StackTopology,
+  id: "app" | "appBackend",
+  serviceName: string,
+  exportLinkId: string,
+  downstreamLinkId?: string,
+): Pick<ServiceModel, "command" | "env" | "files" | "healthcheck"> {
+  const tls = tlsFilePaths(id);
+  const http = portOf(t.services[id], "http");
   const { config } = t;
+  const downstream = downstreamLinkId ? linkById(t.links, downstreamLinkId) : undefined;
   return {
     command: [],
     env: {
-      OTEL_SERVICE_NAME: text(config.appServiceName),
-      OTEL_RESOURCE_ATTRIBUTES: text(`service.version=${imageTag(t.services.app.image)},deployment.environment=${config.deploymentEnvironment}`),
+      OTEL_SERVICE_NAME: text(serviceName),
+      OTEL_RESOURCE_ATTRIBUTES: text(`service.version=${imageTag(t.services[id].image)},deployment.environment=${config.deploymentEnvironment}`),
       OTEL_EXPORTER_OTLP_PROTOCOL: text("grpc"),
-      OTEL_EXPORTER_OTLP_ENDPOINT: text(urlOf(t, "app-to-collector")),
+      OTEL_EXPORTER_OTLP_ENDPOINT: text(urlOf(t, exportLinkId)),
       OTEL_EXPORTER_OTLP_CERTIFICATE: text(tls.caFile),
       OTEL_TRACES_SAMPLER: text("parentbased_always_on"),
       HOST: text("0.0.0.0"),
@@ -60,10 +71,20 @@ function appService(t: StackTopology): Omit<ServiceModel, keyof StackTopology["s
       TLS_CERT_FILE: text(tls.certFile),
       TLS_KEY_FILE: text(tls.keyFile),
       TLS_CA_FILE: text(tls.caFile),
+      ...(downstream ? { DOWNSTREAM_URL: text(linkUrl(downstream)) } : {}),
+      ...(downstream?.clientCaFile ? { DOWNSTREAM_CA_FILE: text(downstream.clientCaFile) } : {}),
     },
-    files: tlsFiles("app"),
+    files: tlsFiles(id),
     healthcheck: healthcheck(["CMD", "node", "dist/healthcheck.js"]),
   };
+}
+
+function appService(t: StackTopology): Pick<ServiceModel, "command" | "env" | "files" | "healthcheck"> {
+  return appImageService(t, "app", t.config.appServiceName, "app-to-collector", "app-to-app-backend");
+}
+
+function appBackendService(t: StackTopology): Pick<ServiceModel, "command" | "env" | "files" | "healthcheck"> {
+  return appImageService(t, "appBackend", t.config.appBackendServiceName, "app-backend-to-collector");
 }
 
 function grafanaService(t: StackTopology): Omit<ServiceModel, keyof StackTopology["services"]["grafana"]> {
@@ -109,6 +130,10 @@ function prometheusService(t: StackTopology): Omit<ServiceModel, keyof StackTopo
       `--web.config.file=${paths.webConfigFile}`,
       `--storage.tsdb.path=${paths.dataDir}`,
       `--web.listen-address=0.0.0.0:${http.containerPort}`,
+      // Tempo's metrics-generator pushes span metrics and service graphs (link tempo-to-prometheus-remote-write).
+      "--web.enable-remote-write-receiver",
+      // Keeps the generator's exemplars (trace ids), so RED panels link to the traces behind them.
+      "--enable-feature=exemplar-storage",
     ],
     env: {},
     files: [
@@ -123,6 +148,7 @@ const SERVICE_DETAILS: Record<ServiceId, (t: StackTopology) => Pick<ServiceModel
   tempo: tempoService,
   collector: collectorService,
   app: appService,
+  appBackend: appBackendService,
   grafana: grafanaService,
   prometheus: prometheusService,
 };

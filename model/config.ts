@@ -6,7 +6,7 @@ export const TLS_MODES: readonly TlsMode[] = ["tls", "plaintext"];
 
 export type HostPortName = keyof typeof DEFAULTS.hostPorts;
 export type ServiceId = keyof typeof DEFAULTS.networkAliases;
-export const SERVICE_IDS: readonly ServiceId[] = ["tempo", "collector", "app", "grafana", "prometheus"];
+export const SERVICE_IDS: readonly ServiceId[] = ["tempo", "collector", "app", "appBackend", "grafana", "prometheus"];
 
 /** Where the app image comes from: built from `app/` by the program, or an image the stack names. */
 export type AppImageSource =
@@ -22,6 +22,8 @@ export interface StackConfig {
   images: { tempo: string; collector: string; grafana: string; prometheus: string; app: AppImageSource };
   tls: { tempoInternalGrpc: TlsMode };
   appServiceName: string;
+  /** The second container of the app image, which the app calls: the service graph's edge. */
+  appBackendServiceName: string;
   deploymentEnvironment: string;
   keepDataVolume: boolean;
   certificates: { validityHours: number; earlyRenewalHours: number };
@@ -37,6 +39,7 @@ export const KNOWN_SETTINGS = [
   "images",
   "tls",
   "appServiceName",
+  "appBackendServiceName",
   "deploymentEnvironment",
   "keepDataVolume",
   "certificates",
@@ -247,6 +250,14 @@ export function parseStackConfig(stackName: string, raw: Readonly<Record<string,
   const tls = { tempoInternalGrpc: r.tlsMode("tls.tempoInternalGrpc", tlsRaw.tempoInternalGrpc, "tls") };
 
   const appServiceName = r.string("appServiceName", raw.appServiceName, DEFAULTS.appServiceName);
+  const appBackendServiceName = r.string("appBackendServiceName", raw.appBackendServiceName, `${appServiceName}-backend`);
+  if (appBackendServiceName === appServiceName) {
+    r.problem(
+      "appBackendServiceName",
+      `"${appBackendServiceName}" is also appServiceName; with one name for both, the service graph has no edge and the verification cannot prove it.`,
+      `give the backend its own name, e.g. "${appServiceName}-backend".`,
+    );
+  }
   const deploymentEnvironment = r.string("deploymentEnvironment", raw.deploymentEnvironment, stackName);
   const keepDataVolume = r.boolean("keepDataVolume", raw.keepDataVolume, false);
 
@@ -297,6 +308,7 @@ export function parseStackConfig(stackName: string, raw: Readonly<Record<string,
     images,
     tls,
     appServiceName,
+    appBackendServiceName,
     deploymentEnvironment,
     keepDataVolume,
     certificates,

@@ -38,6 +38,7 @@ export const IMAGE_UIDS = {
   tempo: 10001,
   collector: 10001,
   app: 1000,
+  appBackend: 1000,
   grafana: 472,
   prometheus: 65534,
 } as const;
@@ -76,6 +77,9 @@ export const CONTAINER_PATHS = {
   app: {
     tlsDir: "/etc/app/tls",
   },
+  appBackend: {
+    tlsDir: "/etc/app/tls",
+  },
   grafana: {
     tlsDir: "/etc/grafana/tls",
   },
@@ -102,6 +106,7 @@ export const DEFAULTS = {
     tempo: "tempo",
     collector: "otel-collector",
     app: "app",
+    appBackend: "app-backend",
     grafana: "grafana",
     prometheus: "prometheus",
   },

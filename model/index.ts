@@ -10,7 +10,7 @@ export { assembleStackModel, buildStackModel, buildTopology } from "./build";
 export { PROJECT_NAME, CONTAINER_PORTS } from "./constants";
 export { parseStackConfig, imagePinProblem, KNOWN_SETTINGS, SERVICE_IDS, TLS_MODES } from "./config";
 export { StackConfigError } from "./errors";
-export { fileContentFrom } from "./services";
+export { fileContentFrom, imageKey } from "./services";
 export type { TlsMaterialSource } from "./services";
 export type { ConfigProblem } from "./errors";
 export * from "./types";

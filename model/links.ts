@@ -18,10 +18,13 @@ interface LinkDefinition {
 /** Every connection the stack makes. Renderers write client settings from these, never from literals. */
 const LINK_DEFINITIONS: readonly LinkDefinition[] = [
   { id: "app-to-collector", description: "app exports spans over OTLP/gRPC", client: "app", server: "collector", serverPortName: "otlpGrpc" },
+  { id: "app-backend-to-collector", description: "the app's backend exports spans over OTLP/gRPC", client: "appBackend", server: "collector", serverPortName: "otlpGrpc" },
+  { id: "app-to-app-backend", description: "the app calls its backend over HTTPS with W3C trace context: the service graph's edge", client: "app", server: "appBackend", serverPortName: "http" },
   { id: "collector-to-tempo", description: "collector exports spans to Tempo's OTLP/gRPC receiver", client: "collector", server: "tempo", serverPortName: "otlpGrpc" },
   { id: "tempo-internal", description: "Tempo's distributor, querier and generator clients dial its internal gRPC server", client: "tempo", server: "tempo", serverPortName: "internalGrpc" },
   { id: "grafana-to-tempo", description: "Grafana's Tempo datasource queries Tempo's HTTP API", client: "grafana", server: "tempo", serverPortName: "httpApi" },
   { id: "grafana-to-prometheus", description: "Grafana's Prometheus datasource queries Prometheus", client: "grafana", server: "prometheus", serverPortName: "http" },
+  { id: "tempo-to-prometheus-remote-write", description: "Tempo's metrics-generator remote-writes span metrics and service graphs to Prometheus", client: "tempo", server: "prometheus", serverPortName: "http" },
   { id: "prometheus-to-tempo", description: "Prometheus scrapes Tempo's /metrics", client: "prometheus", server: "tempo", serverPortName: "httpApi" },
   { id: "host-to-tempo", description: "the verifier and users reach Tempo's API", client: "host", server: "tempo", serverPortName: "httpApi" },
   { id: "host-to-app", description: "the verifier drives traffic through the app", client: "host", server: "app", serverPortName: "http" },

@@ -53,6 +53,11 @@ function certificateFor(config: StackConfig, service: ServiceId): CertificateSpe
   };
 }
 
+/** Services whose images have the same key run one image: it is pulled or built once. */
+export function imageKey(image: ImageModel): string {
+  return image.kind === "pinned" ? `pinned:${image.ref}` : `build:${image.imageName}`;
+}
+
 function pinned(ref: string): ImageModel {
   return { kind: "pinned", ref };
 }
@@ -107,6 +112,10 @@ export function serviceSkeletons(config: StackConfig): Record<ServiceId, Service
     ]),
     app: skeleton(config, "app", appImage, [
       { name: "http", containerPort: CONTAINER_PORTS.appHttp, protocol: "http", tls: "tls", published: published(config, "app") },
+    ]),
+    // The same image under another service name; only the app calls it, so nothing is published.
+    appBackend: skeleton(config, "appBackend", appImage, [
+      { name: "http", containerPort: CONTAINER_PORTS.appHttp, protocol: "http", tls: "tls" },
     ]),
     grafana: skeleton(config, "grafana", pinned(config.images.grafana), [
       { name: "http", containerPort: CONTAINER_PORTS.grafanaHttp, protocol: "http", tls: "tls", published: published(config, "grafana") },

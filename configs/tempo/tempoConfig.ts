@@ -1,6 +1,6 @@
 import { renderConfigYaml } from "../yaml";
 import { CONTAINER_PATHS } from "../../model/constants";
-import { linkById } from "../../model/links";
+import { linkById, linkUrl } from "../../model/links";
 import { portOf, tlsFilePaths } from "../../model/services";
 import type { LinkModel, StackTopology } from "../../model/types";
 
@@ -14,6 +14,28 @@ function internalGrpcClient(link: LinkModel): Record<string, unknown> {
   return { tls_enabled: true, tls_ca_path: link.clientCaFile, tls_server_name: link.serverName };
 }
 
+/** The metrics-generator processors the stack's dashboards and verification read. */
+export const METRICS_GENERATOR_PROCESSORS = ["service-graphs", "span-metrics"] as const;
+
+/** Prometheus' remote-write receiver path (enabled by --web.enable-remote-write-receiver). */
+export const PROMETHEUS_REMOTE_WRITE_PATH = "/api/v1/write";
+
+/** How often the generator turns spans into samples and hands them to remote write; matches Prometheus' scrape interval. */
+export const GENERATOR_COLLECTION_INTERVAL = "10s";
+
+/**
+ * Remote write from the metrics-generator to Prometheus, verified against the stack CA like every
+ * other client (Tempo embeds Prometheus' own remote-write client and its tls_config).
+ */
+function remoteWrite(link: LinkModel): Record<string, unknown> {
+  return {
+    url: `${linkUrl(link)}${PROMETHEUS_REMOTE_WRITE_PATH}`,
+    // Exemplars carry trace ids: the RED panels link from a latency point to the trace behind it.
+    send_exemplars: true,
+    ...(link.tls === "tls" ? { tls_config: { ca_file: link.clientCaFile, server_name: link.serverName } } : {}),
+  };
+}
+
 export function renderTempoConfig(model: StackTopology): string {
   const tempo = model.services.tempo;
   const tls = tlsFilePaths("tempo");
@@ -25,6 +47,7 @@ export function renderTempoConfig(model: StackTopology): string {
   const otlpHttp = portOf(tempo, "otlpHttp");
   const dataDir = CONTAINER_PATHS.tempo.dataDir;
   const grpcClient = internalGrpcClient(internal);
+  const toPrometheus = linkById(model.links, "tempo-to-prometheus-remote-write");
 
   const document = {
     target: "all",
@@ -63,6 +86,13 @@ export function renderTempoConfig(model: StackTopology): string {
     metrics_generator_client: { grpc_client_config: grpcClient },
     metrics_generator: {
       ring: { instance_addr: internal.dialHost },
+      registry: {
+        collection_interval: GENERATOR_COLLECTION_INTERVAL,
+        // Tells generated series apart from Tempo's own (scraped) metrics in Prometheus.
+        external_labels: { source: "tempo", stack: model.config.stackName },
+      },
+      // The generator's WAL lives on the data volume, so samples not yet written survive a restart.
+      storage: { path: `${dataDir}/generator/wal`, remote_write: [remoteWrite(toPrometheus)] },
     },
     querier: {
       frontend_worker: {
@@ -77,6 +107,8 @@ export function renderTempoConfig(model: StackTopology): string {
         local: { path: `${dataDir}/blocks` },
       },
     },
+    // Processors are per tenant; the single-tenant stack enables them for every tenant.
+    overrides: { defaults: { metrics_generator: { processors: [...METRICS_GENERATOR_PROCESSORS] } } },
     usage_report: { reporting_enabled: false },
   };
   return renderConfigYaml(model.config.stackName, document);

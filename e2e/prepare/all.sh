@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepare everything the end-to-end suite needs, in order, timing each step:
-# Docker engine -> OpenTofu -> Terraform Docker provider -> Tempo -> collector -> local images.
+# Docker engine -> OpenTofu -> Terraform Docker provider -> Tempo -> collector -> Prometheus -> local images.
 # Every step is idempotent and cached (outside the work tree), so a second run is quick.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -20,7 +20,7 @@ step() {
 }
 
 total_start=$SECONDS
-for s in docker tofu docker-provider tempo collector images; do
+for s in docker tofu docker-provider tempo collector prometheus images; do
   step "$s"
 done
 log "done in $((SECONDS - total_start)) s:"

@@ -4,9 +4,10 @@
 #   helper     tracing-stack/e2e-helper:bookworm       busybox, for network checks in tests
 #   tempo      grafana/tempo:$TEMPO_VERSION             from tempo.sh's cached binary
 #   collector  otel/opentelemetry-collector-contrib:$COLLECTOR_VERSION  from collector.sh's
+#   prometheus prom/prometheus:v$PROMETHEUS_VERSION     from prometheus.sh's
 #   node       $NODE_IMAGE_TAG                          Debian bookworm stand-in (see
 #                                                       e2e/images/node/build-rootfs.sh)
-# Usage: images.sh [helper|tempo|collector|node ...]   (default: all, in that order)
+# Usage: images.sh [helper|tempo|collector|prometheus|node ...]   (default: all, in that order)
 #
 # Each image is labelled with a hash of its build context (Dockerfile + files, modes
 # included); an image whose tag already carries the same hash is not rebuilt.
@@ -132,6 +133,20 @@ image_collector() {
   build_image collector "otel/opentelemetry-collector-contrib:$COLLECTOR_VERSION" "$ctx"
 }
 
+image_prometheus() {
+  local ctx bin
+  bin=$("$PREPARE_DIR/prometheus.sh") || die "no Prometheus binary (prometheus.sh failed)"
+  ctx=$(fresh_context prometheus)
+  link_or_copy "$bin" "$ctx/prometheus"
+  mkdir -p "$ctx/skel/etc/prometheus" "$ctx/skel/tmp" "$ctx/skel/prometheus"
+  chmod 1777 "$ctx/skel/tmp"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/home:/sbin/nologin\n' >"$ctx/skel/etc/passwd"
+  printf 'root:x:0:\nnobody:x:65534:\n' >"$ctx/skel/etc/group"
+  chown 65534:65534 "$ctx/skel/prometheus"
+  pack_skel "$ctx"
+  build_image prometheus "prom/prometheus:v$PROMETHEUS_VERSION" "$ctx"
+}
+
 image_node() {
   local ctx mirror security key rootfs
   mirror="${DEBIAN_MIRROR:-$(debian_uri bookworm)}"
@@ -159,11 +174,11 @@ image_node() {
 }
 
 selected=("$@")
-[[ ${#selected[@]} -gt 0 ]] || selected=(helper tempo collector node)
+[[ ${#selected[@]} -gt 0 ]] || selected=(helper tempo collector prometheus node)
 for name in "${selected[@]}"; do
   case "$name" in
-    helper | tempo | collector | node) "image_$name" ;;
-    *) die "unknown image '$name' (helper, tempo, collector, node)" ;;
+    helper | tempo | collector | prometheus | node) "image_$name" ;;
+    *) die "unknown image '$name' (helper, tempo, collector, prometheus, node)" ;;
   esac
 done
 

@@ -26,6 +26,9 @@ TEMPO_MODULE_VERSION="${TEMPO_MODULE_VERSION:-v1.5.1-0.20250529124718-87c2dc380c
 # verified against its go.sum.
 export GONOSUMDB="${GONOSUMDB:-github.com/grafana/tempo}"
 COLLECTOR_VERSION="${COLLECTOR_VERSION:-0.159.0}"
+# Prometheus 3.5.0 is the Go module github.com/prometheus/prometheus v0.305.0 (its VERSION file says 3.5.0).
+PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-3.5.0}"
+PROMETHEUS_MODULE_VERSION="${PROMETHEUS_MODULE_VERSION:-v0.305.0}"
 NODE_IMAGE_TAG="${NODE_IMAGE_TAG:-node:20.19.5-bookworm-slim}"
 
 log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
@@ -66,13 +69,13 @@ take_lock() {
   flock "$LOCK_FD"
 }
 
-# build_go_module NAME MODULE@VERSION PACKAGE OUT_BIN [LDFLAGS]: download a module's source from the
-# Go module proxy and build PACKAGE inside it as the main module, statically (CGO off).
+# build_go_module NAME MODULE@VERSION PACKAGE OUT_BIN [LDFLAGS] [TAGS]: download a module's source from
+# the Go module proxy and build PACKAGE inside it as the main module, statically (CGO off).
 # `go install pkg@version` cannot do this for modules with replace directives (Tempo, OpenTofu) or
 # whose go.mod names another path (the Docker provider), so: `go mod download -json`, copy the
 # read-only module cache entry somewhere writable, build there. Its go.sum pins every dependency.
 build_go_module() {
-  local name="$1" module="$2" package="$3" out_bin="$4" ldflags="${5:--s -w}"
+  local name="$1" module="$2" package="$3" out_bin="$4" ldflags="${5:--s -w}" tags="${6:-}"
   local tmp download_log="$LOG_DIR/$name-download.log"
   log "downloading $module (log: $download_log)"
   tmp=$(mktemp -d)
@@ -103,7 +106,7 @@ build_go_module() {
   log "building $package of $module with $(go env GOVERSION), $(nproc) cores (log: $LOG_DIR/$name-build.log)"
   local start=$SECONDS
   # -mod=mod: module zips carry no vendor/ directory.
-  (cd "$src" && CGO_ENABLED=0 run_logged "$name-build" go build -mod=mod -trimpath -ldflags "$ldflags" -o "$out_bin.tmp" "$package") \
+  (cd "$src" && CGO_ENABLED=0 run_logged "$name-build" go build -mod=mod -trimpath -tags "$tags" -ldflags "$ldflags" -o "$out_bin.tmp" "$package") \
     || { rm -rf "$src"; die "$name build failed (log: $LOG_DIR/$name-build.log)"; }
   mv "$out_bin.tmp" "$out_bin"
   rm -rf "$src"   # only needed for the build; the module cache keeps the original

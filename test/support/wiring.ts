@@ -9,7 +9,7 @@ import type { ContainerFile, FileContent, ServiceId, ServiceModel, StackModel } 
  * a renderer that wrote the wrong port, or TLS on one end only, is caught.
  */
 /** What is spoken on a connection: a client reaching a port that speaks something else fails. */
-export type Speaks = "otlp-grpc" | "otlp-http" | "tempo-internal-grpc" | "tempo-http-api" | "prometheus-http" | "grafana-http" | "app-http";
+export type Speaks = "otlp-grpc" | "otlp-http" | "tempo-internal-grpc" | "tempo-http-api" | "prometheus-http" | "prometheus-remote-write" | "grafana-http" | "app-http";
 
 export interface ObservedServer {
   service: ServiceId;
@@ -74,8 +74,9 @@ export function observedServers(model: StackModel): ObservedServer[] {
     servers.push({ service: "collector", speaks: `otlp-${proto}` as Speaks, what: `collector otlp ${proto} receiver`, port: hostPort(get(receiver, "endpoint") as string).port, ...tlsOf(get(receiver, "tls")) });
   }
 
-  const app = model.services.app;
-  servers.push({ service: "app", speaks: "app-http", what: "app http server", port: Number(env(app, "PORT")), tls: env(app, "TLS_CERT_FILE") !== undefined, certFile: env(app, "TLS_CERT_FILE"), keyFile: env(app, "TLS_KEY_FILE") });
+  for (const app of [model.services.app, model.services.appBackend]) {
+    servers.push({ service: app.id, speaks: "app-http", what: `${app.id} http server`, port: Number(env(app, "PORT")), tls: env(app, "TLS_CERT_FILE") !== undefined, certFile: env(app, "TLS_CERT_FILE"), keyFile: env(app, "TLS_KEY_FILE") });
+  }
 
   const grafana = model.services.grafana;
   servers.push({ service: "grafana", speaks: "grafana-http", what: "grafana server", port: Number(env(grafana, "GF_SERVER_HTTP_PORT")), tls: env(grafana, "GF_SERVER_PROTOCOL") === "https", certFile: env(grafana, "GF_SERVER_CERT_FILE"), keyFile: env(grafana, "GF_SERVER_CERT_KEY") });
@@ -83,7 +84,12 @@ export function observedServers(model: StackModel): ObservedServer[] {
   const prometheus = model.services.prometheus;
   const flag = (name: string) => prometheus.command.find((c) => c.startsWith(`--${name}=`))?.split("=")[1];
   const webConfig = parse(fileText(prometheus, flag("web.config.file") ?? "")) as Doc;
-  servers.push({ service: "prometheus", speaks: "prometheus-http", what: "prometheus web", port: hostPort(flag("web.listen-address") ?? "").port, ...tlsOf(get(webConfig, "tls_server_config")) });
+  const web = { port: hostPort(flag("web.listen-address") ?? "").port, ...tlsOf(get(webConfig, "tls_server_config")) };
+  servers.push({ service: "prometheus", speaks: "prometheus-http", what: "prometheus web", ...web });
+  // The same listener accepts remote write only when the receiver is switched on.
+  if (prometheus.command.includes("--web.enable-remote-write-receiver")) {
+    servers.push({ service: "prometheus", speaks: "prometheus-remote-write", what: "prometheus remote-write receiver", ...web });
+  }
   return servers;
 }
 
@@ -130,10 +136,32 @@ export function observedClients(model: StackModel): ObservedClient[] {
     });
   }
 
-  const app = model.services.app;
-  const endpoint = env(app, "OTEL_EXPORTER_OTLP_ENDPOINT") ?? "";
-  const appTarget = hostPort(endpoint);
-  clients.push({ client: "app", speaks: env(app, "OTEL_EXPORTER_OTLP_PROTOCOL") === "grpc" ? "otlp-grpc" : "otlp-http", what: "app OTLP exporter", dialHost: appTarget.host, dialPort: appTarget.port, tls: endpoint.startsWith("https://"), caFile: env(app, "OTEL_EXPORTER_OTLP_CERTIFICATE"), verifiedName: appTarget.host });
+  const generatorStorage = get(tempo, "metrics_generator.storage") as Doc | undefined;
+  for (const remote of (generatorStorage?.remote_write as Doc[] | undefined) ?? []) {
+    const url = new URL(remote.url as string);
+    clients.push({
+      client: "tempo",
+      // Prometheus answers remote write on /api/v1/write only; any other path is its query API.
+      speaks: url.pathname === "/api/v1/write" ? "prometheus-remote-write" : "prometheus-http",
+      what: `tempo metrics-generator remote_write ${url.pathname}`,
+      dialHost: url.hostname,
+      dialPort: Number(url.port),
+      tls: url.protocol === "https:",
+      caFile: get(remote, "tls_config.ca_file") as string | undefined,
+      verifiedName: (get(remote, "tls_config.server_name") as string | undefined) ?? url.hostname,
+    });
+  }
+
+  for (const app of [model.services.app, model.services.appBackend]) {
+    const endpoint = env(app, "OTEL_EXPORTER_OTLP_ENDPOINT") ?? "";
+    const target = hostPort(endpoint);
+    clients.push({ client: app.id, speaks: env(app, "OTEL_EXPORTER_OTLP_PROTOCOL") === "grpc" ? "otlp-grpc" : "otlp-http", what: `${app.id} OTLP exporter`, dialHost: target.host, dialPort: target.port, tls: endpoint.startsWith("https://"), caFile: env(app, "OTEL_EXPORTER_OTLP_CERTIFICATE"), verifiedName: target.host });
+    const downstream = env(app, "DOWNSTREAM_URL");
+    if (downstream) {
+      const target = hostPort(downstream);
+      clients.push({ client: app.id, speaks: "app-http", what: `${app.id} downstream call`, dialHost: target.host, dialPort: target.port, tls: downstream.startsWith("https://"), caFile: env(app, "DOWNSTREAM_CA_FILE"), verifiedName: target.host });
+    }
+  }
 
   const prometheus = parse(fileText(model.services.prometheus, "/etc/prometheus/prometheus.yml")) as Doc;
   for (const job of get(prometheus, "scrape_configs") as Doc[]) {
@@ -189,7 +217,8 @@ export function wiringProblems(model: StackModel): string[] {
       problems.push(`${client.what} dials ${client.dialHost}, which is no service of the stack`);
       continue;
     }
-    const server = servers.find((s) => s.service === serverId && s.port === client.dialPort);
+    const onPort = servers.filter((s) => s.service === serverId && s.port === client.dialPort);
+    const server = onPort.find((s) => s.speaks === client.speaks) ?? onPort[0];
     if (!server) {
       problems.push(`${client.what} dials ${serverId} port ${client.dialPort}, where ${serverId} does not listen (it listens on ${servers.filter((s) => s.service === serverId).map((s) => `${s.port} (${s.what})`).join(", ")})`);
       continue;

@@ -71,7 +71,7 @@ describe("the program under mocks", () => {
 
       it("uploads files without owner/group (no copyUIDGID), each key readable by its non-root process and by no other user, as a secret", () => {
         // The official images' uids: they own the images' data directories, so the process keeps them.
-        const imageUid: Record<string, number> = { tempo: 10001, collector: 10001, app: 1000, grafana: 472, prometheus: 65534 };
+        const imageUid: Record<string, number> = { tempo: 10001, collector: 10001, app: 1000, appBackend: 1000, grafana: 472, prometheus: 65534 };
         for (const id of SERVICE_IDS) {
           const c = container(run(), id);
           assert.ok(isSecret(c.inputs.uploads), `${id} uploads carry a private key and must be secret`);
@@ -125,6 +125,23 @@ describe("the program under mocks", () => {
         const tempo = container(run(), "tempo");
         assert.deepEqual(tempo.inputs.volumes, [{ volumeName: `${stack}-tempo-data`, containerPath: "/var/tempo" }]);
         assert.equal(model.services.tempo.volumes[0]!.retainOnDelete, model.config.keepDataVolume);
+      });
+
+      it("runs the app and its backend from one build, the app calling the backend over HTTPS under another service name", () => {
+        const app = container(run(), "app");
+        const backend = container(run(), "appBackend");
+        assert.equal(app.inputs.image, backend.inputs.image);
+        assert.equal(ofType(run(), "docker:index/image:Image").length, 1);
+        const envOf = (c: RecordedResource) => new Map(envs(c).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+        const appEnv = envOf(app);
+        const backendEnv = envOf(backend);
+        assert.equal(appEnv.get("OTEL_SERVICE_NAME"), model.config.appServiceName);
+        assert.equal(backendEnv.get("OTEL_SERVICE_NAME"), model.config.appBackendServiceName);
+        assert.notEqual(model.config.appServiceName, model.config.appBackendServiceName);
+        assert.equal(appEnv.get("DOWNSTREAM_URL"), `https://${model.services.appBackend.networkAlias}:3010`);
+        assert.equal(appEnv.get("DOWNSTREAM_CA_FILE"), "/etc/app/tls/ca.crt");
+        assert.equal(backendEnv.get("DOWNSTREAM_URL"), undefined, "the backend calls nothing: one edge, no loop");
+        assert.deepEqual(backend.inputs.ports, [], "only the app calls the backend: nothing published");
       });
 
       it("keeps the Grafana password secret and serves Grafana over HTTPS without anonymous access", () => {

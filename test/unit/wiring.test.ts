@@ -15,14 +15,19 @@ describe("wiring read back from the rendered configs", () => {
       const model = loadStackModelFromFile(stack, PROJECT_DIR);
       assert.deepEqual(wiringProblems(model), []);
       // Every client of the stack is seen, so a renderer that drops one cannot pass silently.
-      assert.equal(observedClients(model).length, 8);
+      // collector exporter, 3 Tempo internal clients, Tempo's remote write, 2 app exporters, the
+      // app's call to its backend, the Prometheus scrape, 2 Grafana datasources.
+      assert.equal(observedClients(model).length, 11);
+      const clientsOf = (id: string) => observedClients(model).filter((c) => c.client === id).map((c) => c.what);
+      assert.ok(clientsOf("tempo").includes("tempo metrics-generator remote_write /api/v1/write"));
+      assert.ok(clientsOf("app").includes("app downstream call"));
     });
   }
 
   it("stays consistent with internal gRPC TLS switched off: both ends plaintext", () => {
     const model = buildStackModel(parseStackConfig("dev", { tls: { tempoInternalGrpc: "plaintext" } }));
     assert.deepEqual(wiringProblems(model), []);
-    const internal = observedClients(model).filter((c) => c.client === "tempo");
+    const internal = observedClients(model).filter((c) => c.speaks === "tempo-internal-grpc");
     assert.equal(internal.length, 3);
     assert.ok(internal.every((c) => !c.tls));
   });
@@ -68,6 +73,33 @@ describe("the seeds' failures, reintroduced through the model, are caught", () =
   it("the app exporting over plaintext to a TLS collector", () => {
     const broken = assembleStackModel(withLink(topology, "app-to-collector", { tls: "plaintext" }));
     assert.deepEqual(wiringProblems(broken), ["app OTLP exporter uses plaintext but collector otlp grpc receiver serves TLS"]);
+  });
+
+  it("remote write to a Prometheus without the receiver switched on", () => {
+    const model = buildStackModel(parseStackConfig("dev", {}));
+    const prometheus = model.services.prometheus;
+    const command = prometheus.command.filter((c) => c !== "--web.enable-remote-write-receiver");
+    const problems = wiringProblems({ ...model, services: { ...model.services, prometheus: { ...prometheus, command } } });
+    assert.deepEqual(problems, [
+      "tempo metrics-generator remote_write /api/v1/write speaks prometheus-remote-write to prometheus port 9090, but that port is prometheus web (prometheus-http)",
+    ]);
+  });
+
+  it("remote write without the stack CA, or to the query API path", () => {
+    assert.deepEqual(wiringProblems(assembleStackModel(withLink(topology, "tempo-to-prometheus-remote-write", { clientCaFile: undefined }))), [
+      "tempo metrics-generator remote_write /api/v1/write does not trust the stack CA (CA file missing)",
+    ]);
+    const toQueryPort = wiringProblems(assembleStackModel(withLink(topology, "tempo-to-prometheus-remote-write", { dialPort: 3200 })));
+    assert.deepEqual(toQueryPort, ["tempo metrics-generator remote_write /api/v1/write dials prometheus port 3200, where prometheus does not listen (it listens on 9090 (prometheus web), 9090 (prometheus remote-write receiver))"]);
+  });
+
+  it("the app calling its backend over plaintext, or without the CA", () => {
+    assert.deepEqual(wiringProblems(assembleStackModel(withLink(topology, "app-to-app-backend", { tls: "plaintext" }))), [
+      "app downstream call uses plaintext but appBackend http server serves TLS",
+    ]);
+    assert.deepEqual(wiringProblems(assembleStackModel(withLink(topology, "app-to-app-backend", { clientCaFile: undefined }))), [
+      "app downstream call does not trust the stack CA (CA file missing)",
+    ]);
   });
 
   it("a private key readable by every user of its container (0444, as with root-owned uploads made world-readable)", () => {
