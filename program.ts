@@ -7,7 +7,7 @@ import { ServiceContainer } from "./components/serviceContainer";
 import { GrafanaProvisioning } from "./components/grafanaProvisioning";
 import { PostDeployVerification } from "./components/verification";
 import { grafanaDatasources } from "./configs/grafana/datasources";
-import { ingestionHealthDashboard } from "./configs/grafana/dashboards/ingestionHealth";
+import { stackDashboards } from "./configs/grafana/dashboards";
 import { buildStackModel, imageKey, parseStackConfig, PROJECT_NAME, SERVICE_IDS } from "./model";
 import type { CertificateSpec, ServiceId, StackModel } from "./model";
 
@@ -99,7 +99,7 @@ export function deployStack(projectDir: string): StackOutputs {
       caCertificatePem: pki.caCertificatePem,
       datasources: [datasources.tempo, datasources.prometheus],
       folder: { uid: `tracing-stack-${stackName}`.slice(0, 40), title: `Tracing stack (${stackName})` },
-      dashboards: [ingestionHealthDashboard(model)],
+      dashboards: stackDashboards(model),
     },
     { dependsOn: [containers.grafana] },
   );

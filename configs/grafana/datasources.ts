@@ -41,7 +41,13 @@ export function grafanaDatasources(model: StackTopology): { tempo: DatasourceSpe
       uid: DATASOURCE_UIDS.prometheus,
       type: "prometheus",
       url: linkUrl(toPrometheus),
-      jsonData: { ...tlsJsonData(toPrometheus), httpMethod: "POST" },
+      jsonData: {
+        ...tlsJsonData(toPrometheus),
+        httpMethod: "POST",
+        // Tempo's metrics-generator labels each exemplar with the trace id as `traceID`: clicking an
+        // exemplar on a latency panel opens that trace in the Tempo datasource.
+        exemplarTraceIdDestinations: [{ name: "traceID", datasourceUid: DATASOURCE_UIDS.tempo }],
+      },
     },
   };
 }

@@ -91,7 +91,8 @@ export function renderTempoConfig(model: StackTopology): string {
         // Tells generated series apart from Tempo's own (scraped) metrics in Prometheus.
         external_labels: { source: "tempo", stack: model.config.stackName },
       },
-      // The generator's WAL lives on the data volume, so samples not yet written survive a restart.
+      // The generator's remote-write WAL. Tempo clears it at start-up (generator/storage/instance.go),
+      // so it needs no volume of its own; it sits beside the traces' WAL on the data volume.
       storage: { path: `${dataDir}/generator/wal`, remote_write: [remoteWrite(toPrometheus)] },
     },
     querier: {

@@ -49,7 +49,7 @@ describe("the program under mocks", () => {
         assert.equal(count("pulumi:providers:grafana"), 1);
         assert.deepEqual(ofType(run(), "grafana:oss/dataSource:DataSource").map((d) => d.inputs.type).sort(), ["prometheus", "tempo"]);
         assert.equal(count("grafana:oss/folder:Folder"), 1);
-        assert.equal(count("grafana:oss/dashboard:Dashboard"), 1);
+        assert.equal(count("grafana:oss/dashboard:Dashboard"), 4);
         assert.equal(count("command:local:Command"), 1);
       });
 
