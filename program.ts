@@ -111,6 +111,8 @@ export function deployStack(projectDir: string): StackOutputs {
       tempoApiUrl: model.hostUrls.tempoApi,
       appUrl: model.hostUrls.app,
       collectorOtlpUrl: model.hostUrls.collectorOtlpGrpc,
+      prometheusUrl: model.hostUrls.prometheus,
+      serviceGraphEdge: { client: model.config.appServiceName, server: model.config.appBackendServiceName },
       caCertificatePem: pki.caCertificatePem,
       traces: model.config.verification.traces,
       minFraction: model.config.verification.minFraction,

@@ -8,6 +8,10 @@ export interface PostDeployVerificationArgs {
   appUrl: string;
   /** The collector's published OTLP gRPC endpoint: the verifier tells "not answering" from "no spans". */
   collectorOtlpUrl: string;
+  /** Where Tempo's metrics-generator writes span metrics and the service graph. */
+  prometheusUrl: string;
+  /** The service-graph edge the traffic must create: the app calling its backend. */
+  serviceGraphEdge: { client: string; server: string };
   caCertificatePem: pulumi.Input<string>;
   traces: number;
   minFraction: number;
@@ -50,6 +54,8 @@ export class PostDeployVerification extends pulumi.ComponentResource {
           VERIFY_TEMPO_URL: args.tempoApiUrl,
           VERIFY_APP_URL: args.appUrl,
           VERIFY_COLLECTOR_OTLP_URL: args.collectorOtlpUrl,
+          VERIFY_PROMETHEUS_URL: args.prometheusUrl,
+          VERIFY_SERVICE_GRAPH_EDGE: `${args.serviceGraphEdge.client},${args.serviceGraphEdge.server}`,
           VERIFY_CA_PEM: args.caCertificatePem,
         },
         triggers: args.triggers,

@@ -18,8 +18,6 @@ export const NOT_DEPLOYED: Array<ComponentRef & { why: string }> = [
   { type: "tracing-stack:index:ServiceContainer", name: "grafana", why: "no Grafana image or build can be had offline" },
   { type: "tracing-stack:index:ServiceImage", name: "grafana-image", why: "no Grafana image or build can be had offline" },
   { type: "tracing-stack:index:GrafanaProvisioning", name: "grafana", why: "needs a running Grafana" },
-  { type: "tracing-stack:index:ServiceContainer", name: "prometheus", why: "no Prometheus image is built by the suite yet" },
-  { type: "tracing-stack:index:ServiceImage", name: "prometheus-image", why: "no Prometheus image is built by the suite yet" },
 ];
 
 export type Settings = Record<string, unknown>;

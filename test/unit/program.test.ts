@@ -182,6 +182,8 @@ describe("the program under mocks", () => {
         assert.equal(env.VERIFY_TEMPO_URL, model.hostUrls.tempoApi);
         assert.equal(env.VERIFY_APP_URL, model.hostUrls.app);
         assert.equal(env.VERIFY_COLLECTOR_OTLP_URL, model.hostUrls.collectorOtlpGrpc);
+        assert.equal(env.VERIFY_PROMETHEUS_URL, model.hostUrls.prometheus);
+        assert.equal(env.VERIFY_SERVICE_GRAPH_EDGE, `${model.config.appServiceName},${model.config.appBackendServiceName}`);
         assert.equal(env.VERIFY_CA_PEM, fakePem("CERTIFICATE", "pki-ca"));
         const triggers = verify.inputs.triggers as string[];
         for (const id of SERVICE_IDS) assert.ok(triggers.includes(`${id}-id`), `verification must re-run when ${id} is replaced`);
