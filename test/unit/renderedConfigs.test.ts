@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { collectorComponentTypes, renderCollectorConfig } from "../../configs/collector/collectorConfig";
+import { stackDashboards } from "../../configs/grafana/dashboards";
 import { ingestionHealthDashboard } from "../../configs/grafana/dashboards/ingestionHealth";
+import { DATASOURCE_UIDS, grafanaDatasources } from "../../configs/grafana/datasources";
+import { renderPrometheusConfig } from "../../configs/prometheus/prometheusConfig";
 import { renderTempoConfig } from "../../configs/tempo/tempoConfig";
 import { buildStackModel, parseStackConfig } from "../../model";
 
@@ -47,6 +50,18 @@ describe("Tempo config", () => {
     assert.equal(tempo.usage_report.reporting_enabled, false);
   });
 
+  it("runs the metrics-generator's span-metrics and service-graphs processors, remote-writing to Prometheus over verified TLS", () => {
+    assert.deepEqual(tempo.overrides.defaults.metrics_generator.processors, ["service-graphs", "span-metrics"]);
+    assert.match(tempo.metrics_generator.storage.path, /^\/var\/tempo\//);
+    assert.deepEqual(tempo.metrics_generator.storage.remote_write, [
+      { url: "https://prometheus:9090/api/v1/write", send_exemplars: true, tls_config: { ca_file: "/etc/tempo/tls/ca.crt", server_name: "prometheus" } },
+    ]);
+    assert.ok(model.services.prometheus.command.includes("--web.enable-remote-write-receiver"));
+    assert.ok(model.services.prometheus.command.includes("--enable-feature=exemplar-storage"));
+    const renamed = parse(renderTempoConfig(buildStackModel(parseStackConfig("dev", { networkAliases: { prometheus: "metrics" } })))) as Doc;
+    assert.equal(renamed.metrics_generator.storage.remote_write[0].url, "https://metrics:9090/api/v1/write");
+  });
+
   it("uses no YAML aliases, so each block reads on its own", () => {
     assert.doesNotMatch(renderTempoConfig(model), /[&*]a\d/);
     assert.doesNotMatch(renderCollectorConfig(model), /[&*]a\d/);
@@ -79,6 +94,76 @@ describe("collector config", () => {
       exporters: ["otlp_grpc"],
       extensions: ["health_check"],
     });
+  });
+});
+
+describe("span-metrics dashboards", () => {
+  const dashboards = stackDashboards(model) as Doc[];
+  const byTitle = (prefix: string): Doc => dashboards.find((d) => String(d.title).startsWith(prefix))!;
+  const targets = (d: Doc): Doc[] => (d.panels as Doc[]).flatMap((p) => p.targets as Doc[]);
+
+  it("are four, each unique per stack and tagged with it", () => {
+    assert.deepEqual(dashboards.map((d) => d.title), ["Tracing ingestion health (dev)", "Service RED (dev)", "Service graph (dev)", "Trace search (dev)"]);
+    assert.equal(new Set(dashboards.map((d) => d.uid)).size, 4);
+    const staging = stackDashboards(buildStackModel(parseStackConfig("staging", {}))) as Doc[];
+    for (const [i, d] of staging.entries()) assert.notEqual(d.uid, dashboards[i]!.uid);
+    for (const d of dashboards) assert.deepEqual(d.tags, ["tracing-stack", "dev"]);
+  });
+
+  it("RED: rate, error ratio and p50/p95/p99 of server spans per service and per operation, with exemplars", () => {
+    const red = byTitle("Service RED");
+    const exprs = targets(red).map((t) => t.expr as string);
+    assert.ok(exprs.some((e) => e.startsWith("sum by (service) (rate(traces_spanmetrics_calls_total{span_kind=\"SPAN_KIND_SERVER\"}")));
+    assert.ok(exprs.some((e) => e.includes("sum by (service, span_name)")));
+    assert.ok(exprs.some((e) => e.includes("status_code=\"STATUS_CODE_ERROR\"") && e.includes(" * 0) / ")), "error ratio is 0, not empty, without failures");
+    for (const q of ["0.5", "0.95", "0.99"]) assert.ok(exprs.some((e) => e.startsWith(`histogram_quantile(${q}, sum by (le, service)`)));
+    assert.ok(targets(red).filter((t) => String(t.expr).startsWith("histogram_quantile")).every((t) => t.exemplar === true));
+  });
+
+  it("RED series link to the trace search of their service", () => {
+    const red = byTitle("Service RED");
+    const search = byTitle("Trace search");
+    for (const panel of red.panels as Doc[]) {
+      const link = panel.fieldConfig.defaults.links[0];
+      assert.equal(link.url, `/d/${search.uid}?var-service=\${__field.labels.service}&\${__url_time_range}`);
+    }
+    const variable = search.templating.list.find((v: Doc) => v.name === "service");
+    assert.deepEqual(String(variable.query).split(","), [model.config.appServiceName, model.config.appBackendServiceName]);
+  });
+
+  it("service graph: a node graph of the Tempo service map, whose datasource reads the stack's Prometheus", () => {
+    const graph = byTitle("Service graph");
+    const node = (graph.panels as Doc[]).find((p) => p.type === "nodeGraph")!;
+    assert.equal(node.datasource.uid, DATASOURCE_UIDS.tempo);
+    assert.equal(node.targets[0].queryType, "serviceMap");
+    const ds = grafanaDatasources(model);
+    assert.deepEqual((ds.tempo.jsonData.serviceMap as Doc).datasourceUid, ds.prometheus.uid);
+    assert.deepEqual(ds.prometheus.jsonData.exemplarTraceIdDestinations, [{ name: "traceID", datasourceUid: ds.tempo.uid }]);
+    assert.ok(targets(graph).some((t) => String(t.expr).includes("traces_service_graph_request_failed_total")));
+  });
+
+  it("trace search: TraceQL by service, failures, and traces crossing from the app to its backend", () => {
+    const queries = targets(byTitle("Trace search")).map((t) => t.query as string);
+    assert.deepEqual(queries, [
+      '{ resource.service.name = "$service" }',
+      '{ resource.service.name = "$service" && status = error }',
+      '{ resource.service.name = "tracing-stack-app" } >> { resource.service.name = "tracing-stack-app-backend" }',
+    ]);
+  });
+
+  it("ingestion health shows 0, not No data, for counters Tempo creates at their first event", () => {
+    const exprs = targets(byTitle("Tracing ingestion health")).map((t) => String(t.expr ?? ""));
+    for (const metric of ["tempo_distributor_ingester_append_failures_total", "tempo_discarded_spans_total"]) {
+      assert.ok(exprs.find((e) => e.includes(metric))?.endsWith(" or vector(0)"), metric);
+    }
+  });
+});
+
+describe("Prometheus config", () => {
+  it("scrapes Tempo over HTTPS verified against the stack CA", () => {
+    const prometheus = parse(renderPrometheusConfig(model)) as Doc;
+    assert.equal(prometheus.scrape_configs[0].scheme, "https");
+    assert.deepEqual(prometheus.scrape_configs[0].tls_config, { ca_file: "/etc/prometheus/tls/ca.crt", server_name: "tempo" });
   });
 });
 
