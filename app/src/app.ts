@@ -1,19 +1,24 @@
 import { trace } from '@opentelemetry/api';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { DownstreamClient } from './downstream';
 import { describeError, type Logger } from './log';
 import type { RequestMetrics } from './metrics';
 import { sendJson } from './respond';
 import { handleHealth, handleMetrics, handleReady, type Readiness } from './routes/monitoring';
-import { handleWork } from './routes/work';
+import { handleWork, incomingHops } from './routes/work';
 import { activeTraceId, exposeTraceContext, setHttpRoute } from './trace-context';
 
 export interface AppDeps {
   metrics: RequestMetrics;
   readiness: Readiness;
   logger: Logger;
+  /** OTEL_SERVICE_NAME, named in the /api/work answers. */
+  serviceName: string;
+  /** Set by DOWNSTREAM_URL: the service /api/work calls at its deepest level. */
+  downstream?: DownstreamClient;
 }
 
-type RouteHandler = (res: ServerResponse, params: URLSearchParams) => void | Promise<void>;
+type RouteHandler = (res: ServerResponse, params: URLSearchParams, req: IncomingMessage) => void | Promise<void>;
 
 function parseUrl(req: IncomingMessage): URL | undefined {
   try {
@@ -25,11 +30,12 @@ function parseUrl(req: IncomingMessage): URL | undefined {
 }
 
 export function createRequestListener(deps: AppDeps): RequestListener {
+  const workDeps = { serviceName: deps.serviceName, logger: deps.logger, downstream: deps.downstream };
   const routes = new Map<string, RouteHandler>([
     ['/monitoring/health', (res) => handleHealth(res)],
     ['/monitoring/ready', (res) => handleReady(res, deps.readiness)],
     ['/monitoring/metrics', (res) => handleMetrics(res, deps.metrics)],
-    ['/api/work', (res, params) => handleWork(res, params)],
+    ['/api/work', (res, params, req) => handleWork(res, params, workDeps, incomingHops(req))],
   ]);
 
   return (req, res) => {
@@ -52,7 +58,7 @@ export function createRequestListener(deps: AppDeps): RequestListener {
     }
 
     Promise.resolve()
-      .then(() => handler(res, url.searchParams))
+      .then(() => handler(res, url.searchParams, req))
       .catch((error: unknown) => {
         // Unexpected failures (not ?fail=1): keep the evidence on the server span and in the log.
         const err = error instanceof Error ? error : new Error(String(error));

@@ -1,7 +1,7 @@
 /**
- * Turns the environment into the service's settings, refusing any setting that would
- * make it export spans without verified TLS or drop them silently. No I/O here, so every
- * rule is unit-tested; the files it names are read and checked by tls-material.ts.
+ * Turns the environment into the service's settings, refusing any setting that would make it
+ * export spans or call its downstream service without verified TLS, or drop spans silently. No
+ * I/O here, so every rule is unit-tested; the files it names are read and checked by tls-material.ts.
  */
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -30,16 +30,28 @@ export interface ServerConfig {
   tls?: { cert: Setting; key: Setting };
 }
 
-export interface CollectorTlsFiles {
+/** The CA that verifies a server, and an optional client certificate and key for mTLS (both or neither). */
+export interface ClientTlsFiles {
   ca: Setting;
   clientCert?: Setting;
   clientKey?: Setting;
 }
 
+export type CollectorTlsFiles = ClientTlsFiles;
+
 export interface ExporterConfig {
   endpoint: Setting;
   /** Absent only when OTEL_EXPORTER_OTLP_INSECURE=true explicitly allowed a plain-text endpoint. */
   tls?: CollectorTlsFiles;
+}
+
+/** Another instance of this service that the deepest work level calls (DOWNSTREAM_URL). */
+export interface DownstreamConfig {
+  /** As given, so messages quote what the operator wrote. */
+  url: Setting;
+  /** https://host[:port], the base every request is built on. */
+  origin: string;
+  tls: ClientTlsFiles;
 }
 
 export const SAMPLER_NAMES = [
@@ -73,6 +85,8 @@ export interface AppConfig {
   /** Absent means the SDK default, parentbased_always_on. */
   sampler?: SamplerConfig;
   batch: BatchConfig;
+  /** Absent means no downstream call: /api/work does all its work in this service. */
+  downstream?: DownstreamConfig;
 }
 
 export const DEFAULT_SERVICE_NAME = 'tracing-stack-app';
@@ -173,6 +187,67 @@ function parseExporter(env: Env, problems: string[]): ExporterConfig {
   return clientCert && clientKey ? { endpoint, tls: { ca, clientCert, clientKey } } : { endpoint, tls: { ca } };
 }
 
+/** Every request leaves with TLS, so only https://host[:port] is accepted; the service appends /api/work itself. */
+function parseDownstreamUrl(setting: Setting, problems: string[]): string | undefined {
+  const example = 'https://<host>:<port>, e.g. https://app-backend:3010';
+  let url: URL;
+  try {
+    url = new URL(setting.value);
+  } catch {
+    problems.push(`${setting.variable}="${setting.value}" is not a URL: use ${example}`);
+    return undefined;
+  }
+  let valid = true;
+  if (url.protocol === 'http:') {
+    problems.push(
+      `${setting.variable}="${setting.value}" is plain HTTP: the stack uses TLS everywhere, so use ${example}, with DOWNSTREAM_CA_FILE naming the CA that signed its certificate`,
+    );
+    valid = false;
+  } else if (url.protocol !== 'https:') {
+    // "host:port" parses as scheme "host:" and path "port"; only the scheme is worth reporting.
+    problems.push(`${setting.variable}="${setting.value}" must start with https:// (${example})`);
+    return undefined;
+  }
+  if (url.pathname !== '/' && url.pathname !== '') {
+    problems.push(`${setting.variable}="${setting.value}" has a path (${url.pathname}): give the base URL only, ${example}; the service appends /api/work itself`);
+    valid = false;
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    problems.push(`${setting.variable}="${setting.value}" has a query, fragment or user info: give the base URL only, ${example}`);
+    valid = false;
+  }
+  return valid ? url.origin : undefined;
+}
+
+function parseDownstream(env: Env, problems: string[]): DownstreamConfig | undefined {
+  const url = read(env, 'DOWNSTREAM_URL');
+  const ca = read(env, 'DOWNSTREAM_CA_FILE');
+  const clientCert = read(env, 'DOWNSTREAM_CLIENT_CERTIFICATE');
+  const clientKey = read(env, 'DOWNSTREAM_CLIENT_KEY');
+  if (!url) {
+    // A leftover DOWNSTREAM_* setting most likely means DOWNSTREAM_URL was forgotten, and the
+    // missing call would only show as a missing edge in the service graph.
+    for (const orphan of [ca, clientCert, clientKey]) {
+      if (orphan) {
+        problems.push(
+          `${orphan.variable} is set but DOWNSTREAM_URL is not: set DOWNSTREAM_URL to the https:// base URL of the service to call (e.g. https://app-backend:3010), or unset ${orphan.variable}`,
+        );
+      }
+    }
+    return undefined;
+  }
+  const origin = parseDownstreamUrl(url, problems);
+  if (!ca) {
+    problems.push(
+      `DOWNSTREAM_CA_FILE is not set: DOWNSTREAM_URL is https://, so the CA file (PEM) that signed the downstream service's certificate is required to verify it`,
+    );
+  }
+  if (clientCert && !clientKey) problems.push('DOWNSTREAM_CLIENT_KEY is not set but DOWNSTREAM_CLIENT_CERTIFICATE is: mTLS needs both');
+  if (clientKey && !clientCert) problems.push('DOWNSTREAM_CLIENT_CERTIFICATE is not set but DOWNSTREAM_CLIENT_KEY is: mTLS needs both');
+  if (!origin || !ca) return undefined;
+  return { url, origin, tls: clientCert && clientKey ? { ca, clientCert, clientKey } : { ca } };
+}
+
 function isSamplerName(value: string): value is SamplerName {
   return (SAMPLER_NAMES as readonly string[]).includes(value);
 }
@@ -251,6 +326,7 @@ export function parseConfig(env: Env): AppConfig {
     exporter: parseExporter(env, problems),
     sampler: parseSampler(env, problems),
     batch: parseBatch(env, problems),
+    downstream: parseDownstream(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

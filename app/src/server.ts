@@ -51,16 +51,20 @@ async function main(): Promise<void> {
   const { createRequestListener } = await import('./app');
   const { RequestMetrics } = await import('./metrics');
   const { closeServer, createAppServer, listen } = await import('./http-server');
+  const { DownstreamClient } = await import('./downstream');
+  // readTlsMaterial read the CA (and mTLS pair) whenever DOWNSTREAM_URL is set.
+  const downstream = config.downstream && tls.downstream ? new DownstreamClient({ origin: config.downstream.origin, tls: tls.downstream }) : undefined;
 
   const server = createAppServer(
     tls.server,
-    createRequestListener({ metrics: new RequestMetrics(), readiness: { state: () => readiness }, logger }),
+    createRequestListener({ metrics: new RequestMetrics(), readiness: { state: () => readiness }, logger, serviceName: config.serviceName, downstream }),
   );
   const address = await listen(server, config.server.port, config.server.host);
   readiness = 'ready';
   logger.info('listening', {
     url: `${tls.server ? 'https' : 'http'}://${address.address}:${address.port}`,
     port: address.port,
+    downstream_url: downstream?.origin,
   });
 
   let stopping = false;
@@ -75,7 +79,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_TIMEOUT_MS);
     closeServer(server, DRAIN_TIMEOUT_MS)
-      .then(() => telemetry.shutdown())
+      .then(() => {
+        downstream?.close();
+        return telemetry.shutdown();
+      })
       .then(
         () => {
           clearTimeout(deadline);

@@ -54,6 +54,18 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
+/** Path prefix of the probe endpoints (health, readiness, metrics). */
+export const MONITORING_PATH_PREFIX = '/monitoring/';
+
+/**
+ * Docker's healthcheck and Prometheus-style scrapes hit /monitoring/* every few seconds. Traced,
+ * they would bury the real requests in Tempo, add a "user -> app" edge to the service graph and
+ * skew the RED dashboards, so they get no span (their own request metrics still count them).
+ */
+export function isMonitoringRequest(request: { url?: string }): boolean {
+  return (request.url ?? '').startsWith(MONITORING_PATH_PREFIX);
+}
+
 export function collectorCredentials(tls: CollectorTlsMaterial | undefined): ChannelCredentials {
   if (!tls) return credentials.createInsecure();
   return credentials.createSsl(tls.ca, tls.clientKey ?? null, tls.clientCert ?? null);
@@ -99,7 +111,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     resourceDetectors: [envDetector, processDetector, hostDetector],
     sampler: createSampler(config.sampler),
     spanProcessors: [processor],
-    instrumentations: [new HttpInstrumentation()],
+    instrumentations: [new HttpInstrumentation({ ignoreIncomingRequestHook: isMonitoringRequest })],
     metricReaders: [],
     logRecordProcessors: [],
   });

@@ -6,13 +6,17 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { ConfigError, type AppConfig, type Setting } from './config';
+import { ConfigError, type AppConfig, type ClientTlsFiles, type Setting } from './config';
 
-export interface CollectorTlsMaterial {
+/** What a TLS client needs: the CA to verify the server with, and an optional mTLS pair. */
+export interface ClientTlsMaterial {
   ca: Buffer;
   clientCert?: Buffer;
   clientKey?: Buffer;
 }
+
+export type CollectorTlsMaterial = ClientTlsMaterial;
+export type DownstreamTlsMaterial = ClientTlsMaterial;
 
 export interface ServerTlsMaterial {
   cert: Buffer;
@@ -23,6 +27,8 @@ export interface TlsMaterial {
   /** Absent only when plain text to the collector was explicitly allowed. */
   collector?: CollectorTlsMaterial;
   server?: ServerTlsMaterial;
+  /** Present exactly when DOWNSTREAM_URL is set. */
+  downstream?: DownstreamTlsMaterial;
 }
 
 function readSettingFile(setting: Setting, problems: string[]): Buffer | undefined {
@@ -72,23 +78,24 @@ function checkKeyPair(cert: Setting, key: Setting, certPem: Buffer, keyPem: Buff
   }
 }
 
+function readClientTls(files: ClientTlsFiles, problems: string[]): ClientTlsMaterial | undefined {
+  const ca = readCertificate(files.ca, problems);
+  if (files.clientCert && files.clientKey) {
+    const clientCert = readCertificate(files.clientCert, problems);
+    const clientKey = readPrivateKey(files.clientKey, problems);
+    if (ca && clientCert && clientKey && checkKeyPair(files.clientCert, files.clientKey, clientCert, clientKey, problems)) {
+      return { ca, clientCert, clientKey };
+    }
+    return undefined;
+  }
+  return ca ? { ca } : undefined;
+}
+
 export function readTlsMaterial(config: AppConfig): TlsMaterial {
   const problems: string[] = [];
   const material: TlsMaterial = {};
 
-  const collector = config.exporter.tls;
-  if (collector) {
-    const ca = readCertificate(collector.ca, problems);
-    if (collector.clientCert && collector.clientKey) {
-      const clientCert = readCertificate(collector.clientCert, problems);
-      const clientKey = readPrivateKey(collector.clientKey, problems);
-      if (ca && clientCert && clientKey && checkKeyPair(collector.clientCert, collector.clientKey, clientCert, clientKey, problems)) {
-        material.collector = { ca, clientCert, clientKey };
-      }
-    } else if (ca) {
-      material.collector = { ca };
-    }
-  }
+  if (config.exporter.tls) material.collector = readClientTls(config.exporter.tls, problems);
 
   const server = config.server.tls;
   if (server) {
@@ -98,6 +105,9 @@ export function readTlsMaterial(config: AppConfig): TlsMaterial {
       material.server = { cert, key };
     }
   }
+
+  // Without this check a bad CA file would only surface as a TLS error on every downstream call.
+  if (config.downstream) material.downstream = readClientTls(config.downstream.tls, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return material;

@@ -153,6 +153,67 @@ describe('HTTP server settings', () => {
   });
 });
 
+describe('downstream service (DOWNSTREAM_*)', () => {
+  const DOWNSTREAM: Env = { ...BASE, DOWNSTREAM_URL: 'https://app-backend:3010', DOWNSTREAM_CA_FILE: '/etc/app/tls/ca.crt' };
+
+  it('has no downstream by default', () => {
+    assert.equal(parseConfig(BASE).downstream, undefined);
+  });
+
+  it('reads the base URL and the CA that verifies the downstream certificate', () => {
+    assert.deepEqual(parseConfig(DOWNSTREAM).downstream, {
+      url: { variable: 'DOWNSTREAM_URL', value: 'https://app-backend:3010' },
+      origin: 'https://app-backend:3010',
+      tls: { ca: { variable: 'DOWNSTREAM_CA_FILE', value: '/etc/app/tls/ca.crt' } },
+    });
+  });
+
+  it('accepts a trailing slash and the default port, and keeps only scheme://host:port', () => {
+    assert.equal(parseConfig({ ...DOWNSTREAM, DOWNSTREAM_URL: 'https://app-backend:3010/' }).downstream?.origin, 'https://app-backend:3010');
+    assert.equal(parseConfig({ ...DOWNSTREAM, DOWNSTREAM_URL: 'https://APP-backend' }).downstream?.origin, 'https://app-backend');
+  });
+
+  it('refuses http://, because the stack is TLS everywhere', () => {
+    rejects({ ...DOWNSTREAM, DOWNSTREAM_URL: 'http://app-backend:3010' }, 'DOWNSTREAM_URL', 'plain HTTP', 'TLS everywhere', 'https://');
+  });
+
+  it('refuses other schemes and strings that are not URLs', () => {
+    rejects({ ...DOWNSTREAM, DOWNSTREAM_URL: 'app-backend:3010' }, 'DOWNSTREAM_URL', 'must start with https://');
+    rejects({ ...DOWNSTREAM, DOWNSTREAM_URL: 'not a url' }, 'DOWNSTREAM_URL', 'not a URL');
+  });
+
+  it('refuses a path, a query or user info: it is the base URL, /api/work is appended', () => {
+    rejects({ ...DOWNSTREAM, DOWNSTREAM_URL: 'https://app-backend:3010/api/work' }, 'DOWNSTREAM_URL', 'has a path', '/api/work');
+    rejects({ ...DOWNSTREAM, DOWNSTREAM_URL: 'https://app-backend:3010?depth=2' }, 'DOWNSTREAM_URL', 'query');
+    rejects({ ...DOWNSTREAM, DOWNSTREAM_URL: 'https://user:pw@app-backend:3010' }, 'DOWNSTREAM_URL', 'user info');
+  });
+
+  it('requires DOWNSTREAM_CA_FILE when DOWNSTREAM_URL is set', () => {
+    rejects({ ...BASE, DOWNSTREAM_URL: 'https://app-backend:3010' }, 'DOWNSTREAM_CA_FILE', 'is not set', 'CA');
+  });
+
+  it('refuses DOWNSTREAM_* settings without DOWNSTREAM_URL, which would silently call nothing', () => {
+    rejects({ ...BASE, DOWNSTREAM_CA_FILE: '/ca.crt' }, 'DOWNSTREAM_CA_FILE', 'DOWNSTREAM_URL is not');
+  });
+
+  it('takes a client certificate and key together for mTLS, and names the missing half', () => {
+    const config = parseConfig({ ...DOWNSTREAM, DOWNSTREAM_CLIENT_CERTIFICATE: '/c.crt', DOWNSTREAM_CLIENT_KEY: '/c.key' });
+    assert.equal(config.downstream?.tls.clientCert?.value, '/c.crt');
+    assert.equal(config.downstream?.tls.clientKey?.value, '/c.key');
+    rejects({ ...DOWNSTREAM, DOWNSTREAM_CLIENT_CERTIFICATE: '/c.crt' }, 'DOWNSTREAM_CLIENT_KEY', 'is not set');
+    rejects({ ...DOWNSTREAM, DOWNSTREAM_CLIENT_KEY: '/c.key' }, 'DOWNSTREAM_CLIENT_CERTIFICATE', 'is not set');
+  });
+
+  it('reports every downstream problem together with the others', () => {
+    const problems = problemsOf({ ...BASE, PORT: 'x', DOWNSTREAM_URL: 'http://app-backend:3010/api' });
+    assert.equal(problems.length, 4, problems.join('\n'));
+    assert.ok(problems.some((p) => p.startsWith('PORT')));
+    assert.ok(problems.some((p) => p.includes('DOWNSTREAM_URL') && p.includes('plain HTTP')));
+    assert.ok(problems.some((p) => p.includes('DOWNSTREAM_URL') && p.includes('has a path')));
+    assert.ok(problems.some((p) => p.startsWith('DOWNSTREAM_CA_FILE is not set')));
+  });
+});
+
 describe('sampler and batch processor', () => {
   it('reads OTEL_TRACES_SAMPLER and its ratio', () => {
     assert.deepEqual(parseConfig({ ...BASE, OTEL_TRACES_SAMPLER: 'always_off' }).sampler, { name: 'always_off', ratio: 1 });

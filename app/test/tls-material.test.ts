@@ -91,6 +91,37 @@ describe('readTlsMaterial', () => {
     );
   });
 
+  const downstream = (env: Env): Env => https({ OTEL_EXPORTER_OTLP_CERTIFICATE: ca.cert, DOWNSTREAM_URL: 'https://localhost:3010', ...env });
+
+  it('loads the downstream CA and its optional mTLS pair', () => {
+    assert.deepEqual(readTlsMaterial(parseConfig(downstream({ DOWNSTREAM_CA_FILE: ca.cert }))).downstream, { ca: readFileSync(ca.cert) });
+    const material = readTlsMaterial(parseConfig(downstream({ DOWNSTREAM_CA_FILE: ca.cert, DOWNSTREAM_CLIENT_CERTIFICATE: leaf.cert, DOWNSTREAM_CLIENT_KEY: leaf.key })));
+    assert.deepEqual(material.downstream?.clientCert, readFileSync(leaf.cert));
+    assert.deepEqual(material.downstream?.clientKey, readFileSync(leaf.key));
+  });
+
+  it('reads no downstream material without DOWNSTREAM_URL', () => {
+    assert.equal(readTlsMaterial(parseConfig(https({ OTEL_EXPORTER_OTLP_CERTIFICATE: ca.cert }))).downstream, undefined);
+  });
+
+  it('names DOWNSTREAM_CA_FILE and the path when it is missing or holds no PEM certificate', () => {
+    const missing = pki.path('no-such-downstream-ca.crt');
+    rejects(downstream({ DOWNSTREAM_CA_FILE: missing }), 'DOWNSTREAM_CA_FILE', missing, 'ENOENT');
+    const garbage = pki.path('downstream-garbage.crt');
+    writeFileSync(garbage, 'not a certificate\n');
+    rejects(downstream({ DOWNSTREAM_CA_FILE: garbage }), 'DOWNSTREAM_CA_FILE', 'PEM certificate');
+    rejects(downstream({ DOWNSTREAM_CA_FILE: ca.key }), 'DOWNSTREAM_CA_FILE', 'PEM certificate');
+  });
+
+  it('names DOWNSTREAM_CLIENT_KEY when it does not belong to DOWNSTREAM_CLIENT_CERTIFICATE', () => {
+    rejects(
+      downstream({ DOWNSTREAM_CA_FILE: ca.cert, DOWNSTREAM_CLIENT_CERTIFICATE: leaf.cert, DOWNSTREAM_CLIENT_KEY: other.key }),
+      'DOWNSTREAM_CLIENT_KEY',
+      'DOWNSTREAM_CLIENT_CERTIFICATE',
+      'not the private key',
+    );
+  });
+
   it('reads nothing for a plain-text collector that was explicitly allowed', () => {
     const material = readTlsMaterial(parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://localhost:4317', OTEL_EXPORTER_OTLP_INSECURE: 'true' }));
     assert.deepEqual(material, {});

@@ -1,7 +1,9 @@
 import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { createHash } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DownstreamFailure, HOPS_HEADER, MAX_HOPS, type DownstreamClient, type DownstreamWork } from '../downstream';
+import type { Logger } from '../log';
 import { sendJson } from '../respond';
 import { activeTraceId } from '../trace-context';
 import { APP_VERSION } from '../version';
@@ -21,6 +23,19 @@ export interface WorkPlan {
 export interface LevelResult {
   level: number;
   checksum: string;
+}
+
+export interface WorkDeps {
+  /** OTEL_SERVICE_NAME, put in the answers so a caller can tell which service did the work. */
+  serviceName: string;
+  logger: Logger;
+  /** Set by DOWNSTREAM_URL: the deepest level calls this service's /api/work instead of failing itself. */
+  downstream?: DownstreamClient;
+}
+
+interface WorkOutcome {
+  levels: LevelResult[];
+  downstream?: DownstreamWork;
 }
 
 /** Thrown on purpose by ?fail=1 so the error path can be seen end to end in Tempo. */
@@ -57,19 +72,26 @@ function markFailed(span: Span, error: unknown, raisedHere: boolean): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
 }
 
-function runLevel(level: number, plan: WorkPlan): Promise<LevelResult[]> {
+/**
+ * With a downstream, the deepest level calls it (inside its span, so the CLIENT span is that
+ * level's child) and forwards ?fail=1 instead of raising SimulatedFailure itself: the failure is
+ * raised in the downstream service and comes back as a DownstreamFailure.
+ */
+function runLevel(level: number, plan: WorkPlan, callDownstream?: () => Promise<DownstreamWork>): Promise<WorkOutcome> {
   return tracer.startActiveSpan(
     `work.level.${level}`,
     { attributes: { 'work.depth': plan.depth, 'work.level': level } },
-    async (span): Promise<LevelResult[]> => {
+    async (span): Promise<WorkOutcome> => {
       try {
         span.addEvent('work.started', { 'work.level': level });
         const checksum = await simulateWork(level);
         span.setAttribute('work.checksum', checksum);
-        if (level === plan.depth && plan.fail) throw new SimulatedFailure(level);
-        const below = level < plan.depth ? await runLevel(level + 1, plan) : [];
-        span.addEvent('work.completed', { 'work.levels_below': below.length });
-        return [{ level, checksum }, ...below];
+        let below: WorkOutcome = { levels: [] };
+        if (level < plan.depth) below = await runLevel(level + 1, plan, callDownstream);
+        else if (callDownstream) below = { levels: [], downstream: await callDownstream() };
+        else if (plan.fail) throw new SimulatedFailure(level);
+        span.addEvent('work.completed', { 'work.levels_below': below.levels.length });
+        return { levels: [{ level, checksum }, ...below.levels], downstream: below.downstream };
       } catch (error) {
         markFailed(span, error, level === plan.depth);
         throw error;
@@ -80,17 +102,39 @@ function runLevel(level: number, plan: WorkPlan): Promise<LevelResult[]> {
   );
 }
 
-export async function handleWork(res: ServerResponse, params: URLSearchParams): Promise<void> {
+/** The x-work-hops request header: how many services this request has already crossed. */
+export function incomingHops(req: IncomingMessage): number {
+  const value = req.headers[HOPS_HEADER];
+  return typeof value === 'string' && /^\d{1,3}$/.test(value) ? Number(value) : 0;
+}
+
+export async function handleWork(res: ServerResponse, params: URLSearchParams, deps: WorkDeps, hops: number): Promise<void> {
   const plan = parseWorkQuery(params);
   if ('error' in plan) {
     sendJson(res, 400, { error: plan.error, traceId: activeTraceId() });
     return;
   }
+  const service = deps.serviceName;
+  const { downstream, logger } = deps;
+  if (downstream && hops >= MAX_HOPS) {
+    const error = `not calling ${downstream.origin}: this request has already crossed ${hops} services (${HOPS_HEADER}), so the DOWNSTREAM_URL settings probably form a loop`;
+    sendJson(res, 508, { service, error, traceId: activeTraceId() });
+    return;
+  }
   try {
-    const levels = await runLevel(1, plan);
-    sendJson(res, 200, { traceId: activeTraceId(), depth: plan.depth, levels });
+    const outcome = await runLevel(1, plan, downstream && (() => downstream.work(plan, hops)));
+    const body = { service, traceId: activeTraceId(), depth: plan.depth, levels: outcome.levels };
+    sendJson(res, 200, outcome.downstream ? { ...body, downstream: outcome.downstream } : body);
   } catch (error) {
+    if (error instanceof DownstreamFailure) {
+      // A downstream's 500 is its own (traced) business; no answer at all is worth a log line here.
+      if (error.transportError) {
+        logger.warn('downstream call failed', { downstream: error.detail.url, error: error.detail.error, trace_id: activeTraceId() });
+      }
+      sendJson(res, 500, { service, error: error.message, traceId: activeTraceId(), downstream: error.detail });
+      return;
+    }
     if (!(error instanceof SimulatedFailure)) throw error;
-    sendJson(res, 500, { error: error.message, traceId: activeTraceId() });
+    sendJson(res, 500, { service, error: error.message, traceId: activeTraceId() });
   }
 }

@@ -118,6 +118,18 @@ describe('spans over OTLP/gRPC with TLS verified against the stack CA', () => {
     }
   });
 
+  it('traces no health or readiness probe: only real requests reach the collector', async () => {
+    const receiver = await startReceiver({ cert: collectorCert.cert, key: collectorCert.key });
+    const { baseUrl } = await startApp(appEnv(receiver.endpoint));
+    for (const probe of ['/monitoring/health', '/monitoring/ready', '/monitoring/metrics']) {
+      assert.equal((await request(`${baseUrl}${probe}`, {})).status, 200);
+    }
+    const { traceId } = await work(baseUrl, 'depth=1');
+    await receiver.waitForTrace(traceId, complete(2));
+    assert.deepEqual(receiver.spans.filter((s) => s.name.includes('/monitoring/')).map((s) => s.name), []);
+    assert.deepEqual([...new Set(receiver.spans.map((s) => s.traceId))], [traceId]);
+  });
+
   it('delivers the error span with its exception event', async () => {
     const receiver = await startReceiver({ cert: collectorCert.cert, key: collectorCert.key });
     const { baseUrl } = await startApp(appEnv(receiver.endpoint));
