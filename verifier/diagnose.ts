@@ -36,6 +36,13 @@ export const DIAGNOSIS_CODES = [
   'OTLP_EXPORT_FAILED',
   'COLLECTOR_NOT_ANSWERING',
   'COLLECTOR_TLS_FAILED',
+  // span metrics and service graph in Prometheus (--service-graph-edge), checked once the traces are verified
+  'PROMETHEUS_UNREACHABLE',
+  'GENERATOR_PROCESSORS_OFF',
+  'REMOTE_WRITE_FAILING',
+  'SPAN_METRICS_MISSING',
+  'NO_SECOND_SERVICE',
+  'SERVICE_GRAPH_EDGE_MISSING',
 ] as const;
 
 export type DiagnosisCode = (typeof DIAGNOSIS_CODES)[number];

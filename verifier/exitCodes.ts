@@ -5,9 +5,9 @@
 export const EXIT_CODES = {
   /** Traces sent through the stack were counted by Tempo and fetched back by id. */
   VERIFIED: 0,
-  /** Tempo answered, but the traces were not stored; the output carries a diagnosis. */
+  /** Tempo answered, but the traces were not stored (or, with --service-graph-edge, their span metrics / edge did not reach Prometheus); the output carries a diagnosis. */
   NOT_VERIFIED: 1,
-  /** Tempo (or the app / OTLP endpoint) could not be reached, failed TLS verification, never became ready, or /metrics is not Prometheus text. */
+  /** Tempo (or the app / OTLP endpoint / Prometheus) could not be reached, failed TLS verification, never became ready, or /metrics is not Prometheus text. */
   UNREACHABLE: 2,
   /** Bad flags or environment (sysexits EX_USAGE). */
   USAGE: 64,

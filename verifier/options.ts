@@ -23,6 +23,16 @@ export interface VerifyOptions {
   collectorMetricsUrl?: string;
   /** the collector's published OTLP gRPC endpoint (https://host:port): probed with a TLS handshake, optional */
   collectorOtlpUrl?: string;
+  /** Prometheus' HTTP API (https), where Tempo's metrics-generator remote-writes; required by serviceGraphEdge */
+  prometheusUrl?: string;
+  /**
+   * The service-graph edge the app traffic must create (the app calling its backend): after the
+   * traces are verified, span metrics for `client` and this edge must show up in Prometheus.
+   * Also makes every 5th app request a failing one (`fail=1`), so error series exist.
+   */
+  serviceGraphEdge?: ServiceGraphEdge;
+  /** pause between Prometheus queries while waiting for the span metrics and the edge (default 2000; not a flag) */
+  prometheusPollIntervalMs?: number;
   /** traces to send */
   traces: number;
   /** fraction of the traces sent that the traces-created counter must rise by (0 < f <= 1) */
@@ -53,6 +63,11 @@ export interface VerifyOptions {
   requestTimeoutMs: number;
 }
 
+export interface ServiceGraphEdge {
+  client: string;
+  server: string;
+}
+
 export const DEFAULTS = {
   traces: 10,
   minFraction: 1.0,
@@ -62,6 +77,7 @@ export const DEFAULTS = {
   backoffInitialMs: 250,
   backoffMaxMs: 5000,
   requestTimeoutMs: 10000,
+  prometheusPollIntervalMs: 2000,
 } as const;
 
 export class UsageError extends Error {
@@ -79,6 +95,8 @@ export interface CliArgs {
   otlpHttpUrl?: string;
   collectorMetricsUrl?: string;
   collectorOtlpUrl?: string;
+  prometheusUrl?: string;
+  serviceGraphEdge?: string;
   traces?: string;
   minFraction?: string;
   deadlineSeconds?: string;
@@ -118,6 +136,13 @@ Options (environment fallback in brackets):
   --collector-otlp-url URL      the collector's published OTLP gRPC endpoint, https:// (optional): a TLS
                                 handshake there tells "not answering" from "TLS refused" from "no spans"
                                                                         [VERIFY_COLLECTOR_OTLP_URL]
+  --prometheus-url URL          Prometheus HTTP API, https:// only, where Tempo's metrics-generator
+                                remote-writes; goes with --service-graph-edge
+                                                                        [VERIFY_PROMETHEUS_URL]
+  --service-graph-edge CLIENT,SERVER
+                                after the traces are stored, wait for span metrics of CLIENT and the
+                                service-graph edge CLIENT -> SERVER in Prometheus; every 5th app request
+                                then asks the app to fail (fail=1)      [VERIFY_SERVICE_GRAPH_EDGE]
   --traces N                    traces to send (default ${DEFAULTS.traces})              [VERIFY_TRACES]
   --min-fraction F              fraction of them the counter must rise by, 0 < F <= 1 (default ${DEFAULTS.minFraction})
                                                                         [VERIFY_MIN_FRACTION]
@@ -137,8 +162,8 @@ Options (environment fallback in brackets):
 
 TLS is always verified against the given CA; there is no option to skip it.
 
-Exit codes: 0 verified, 1 not verified (with a diagnosis), 2 could not reach Tempo/app, TLS failure,
-Tempo never ready or /metrics not Prometheus, 64 usage error.
+Exit codes: 0 verified, 1 not verified (with a diagnosis), 2 could not reach Tempo/app/Prometheus, TLS
+failure, Tempo never ready or /metrics not Prometheus, 64 usage error.
 `;
 
 /** Parses argv (without node and script). Throws UsageError on unknown flags or stray arguments. */
@@ -156,6 +181,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'otlp-http-url': { type: 'string' },
         'collector-metrics-url': { type: 'string' },
         'collector-otlp-url': { type: 'string' },
+        'prometheus-url': { type: 'string' },
+        'service-graph-edge': { type: 'string' },
         traces: { type: 'string' },
         'min-fraction': { type: 'string' },
         'deadline-seconds': { type: 'string' },
@@ -187,6 +214,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   set('otlpHttpUrl', v['otlp-http-url']);
   set('collectorMetricsUrl', v['collector-metrics-url']);
   set('collectorOtlpUrl', v['collector-otlp-url']);
+  set('prometheusUrl', v['prometheus-url']);
+  set('serviceGraphEdge', v['service-graph-edge']);
   set('traces', v.traces);
   set('minFraction', v['min-fraction']);
   set('deadlineSeconds', v['deadline-seconds']);
@@ -250,6 +279,29 @@ export function validateHttpsUrl(value: string, flag: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
+/**
+ * "CLIENT,SERVER" -> the edge. Two service names, trimmed, non-empty and different; a service name
+ * may contain anything but a comma and control characters (it is escaped for PromQL when queried).
+ */
+export function parseServiceGraphEdge(raw: string, flag = '--service-graph-edge'): ServiceGraphEdge {
+  const parts = raw.split(',').map((p) => p.trim());
+  const example = 'e.g. tracing-stack-app,tracing-stack-app-backend';
+  if (parts.length !== 2) {
+    throw new UsageError(`${flag}: "${raw}" must be two service names separated by one comma, CLIENT,SERVER (${example})`);
+  }
+  const [client, server] = parts as [string, string];
+  if (client === '' || server === '') {
+    throw new UsageError(`${flag}: "${raw}" has an empty ${client === '' ? 'client' : 'server'} service name; expected CLIENT,SERVER (${example})`);
+  }
+  if (/[\u0000-\u001f\u007f]/.test(client + server)) {
+    throw new UsageError(`${flag}: "${JSON.stringify(raw).slice(1, -1)}" contains a control character; expected two service names CLIENT,SERVER`);
+  }
+  if (client === server) {
+    throw new UsageError(`${flag}: client and server are both "${client}"; an edge needs two different services (${example})`);
+  }
+  return { client, server };
+}
+
 function parseNumber(raw: string, flag: string, opts: { integer: boolean; min: number; max: number; minExclusive?: boolean }): number {
   const n = Number(raw.trim());
   if (raw.trim() === '' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n))) {
@@ -294,6 +346,10 @@ export function resolveOptions(input: ResolveInput): VerifyOptions {
   }
   const collectorRaw = pick(args.collectorMetricsUrl, 'VERIFY_COLLECTOR_METRICS_URL', sd.collectorMetricsUrl);
   const collectorOtlpRaw = pick(args.collectorOtlpUrl, 'VERIFY_COLLECTOR_OTLP_URL', sd.collectorOtlpUrl);
+  const prometheusRaw = pick(args.prometheusUrl, 'VERIFY_PROMETHEUS_URL', sd.prometheusUrl);
+  const edgeFlag = nonEmpty(args.serviceGraphEdge);
+  const edgeEnv = nonEmpty(env['VERIFY_SERVICE_GRAPH_EDGE']);
+  const edgeRaw = edgeFlag ?? edgeEnv;
 
   const num = (flag: string | undefined, envName: string, fallback: number | undefined, name: string, spec: Parameters<typeof parseNumber>[2]): number => {
     const raw = nonEmpty(flag) ?? nonEmpty(env[envName]);
@@ -324,6 +380,25 @@ export function resolveOptions(input: ResolveInput): VerifyOptions {
   else if (otlpRaw) options.otlpHttpUrl = validateHttpsUrl(otlpRaw, '--otlp-http-url');
   if (collectorRaw) options.collectorMetricsUrl = validateHttpsUrl(collectorRaw, '--collector-metrics-url');
   if (collectorOtlpRaw) options.collectorOtlpUrl = validateHttpsUrl(collectorOtlpRaw, '--collector-otlp-url');
+  const edge = edgeRaw !== undefined ? parseServiceGraphEdge(edgeRaw, edgeFlag !== undefined ? '--service-graph-edge' : 'VERIFY_SERVICE_GRAPH_EDGE') : sd.serviceGraphEdge;
+  if (prometheusRaw) options.prometheusUrl = validateHttpsUrl(prometheusRaw, '--prometheus-url');
+  if (edge) {
+    if (!options.prometheusUrl) {
+      throw new UsageError(
+        `--service-graph-edge ${edge.client},${edge.server} needs --prometheus-url https://HOST:PORT (or VERIFY_PROMETHEUS_URL): the span metrics and the edge are read from Prometheus`,
+      );
+    }
+    if (!options.appUrl) {
+      throw new UsageError(
+        `--service-graph-edge needs the app (--app-url / VERIFY_APP_URL): synthetic OTLP spans come from one service only and never create the edge ${edge.client} -> ${edge.server}`,
+      );
+    }
+    options.serviceGraphEdge = edge;
+  } else if (options.prometheusUrl) {
+    throw new UsageError(
+      '--prometheus-url needs --service-graph-edge CLIENT,SERVER (or VERIFY_SERVICE_GRAPH_EDGE): the services whose span metrics and edge are checked in Prometheus',
+    );
+  }
   const tenant = pick(args.tenant, 'VERIFY_TENANT', sd.tenant);
   if (tenant) options.tenant = tenant;
   if (args.stack) options.stack = args.stack;

@@ -3,7 +3,7 @@
  */
 import type { Diagnosis } from './diagnose';
 import { TEMPO_METRICS, type TempoCounters } from './tempoMetrics';
-import type { VerifyResult } from './verify';
+import type { MetricsSection, VerifyResult } from './verify';
 
 export const JSON_SCHEMA = 'tracing-stack-verify/v1';
 
@@ -17,7 +17,26 @@ export function summaryLine(result: VerifyResult): string {
   const found = `${result.lookup.found} of ${result.lookup.looked} looked up found`;
   const head = result.outcome === 'verified' ? 'verified' : result.outcome === 'not_verified' ? 'NOT verified' : 'could not verify';
   const codes = result.diagnoses.length > 0 ? ` [${result.diagnoses.map((d) => d.code).join(', ')}]` : '';
-  return `${head}: ${result.traffic.tracesSent} traces sent, ${created}, ${found}, in ${(result.timings.elapsedMs / 1000).toFixed(1)} s${codes}`;
+  const metrics = result.metrics ? `, ${metricsSummary(result.metrics)}` : '';
+  return `${head}: ${result.traffic.tracesSent} traces sent, ${created}, ${found}, in ${(result.timings.elapsedMs / 1000).toFixed(1)} s${metrics}${codes}`;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * "span metrics and edge A -> B in Prometheus after 21.3 s" (the later of the two), or what is missing:
+ * "span metrics of A in Prometheus after 3.0 s, edge A -> B not in Prometheus".
+ */
+export function metricsSummary(m: MetricsSection): string {
+  const edge = `edge ${m.serviceGraphEdge.client} -> ${m.serviceGraphEdge.server}`;
+  const spanSeen = m.spanMetrics.seenAfterMs;
+  const edgeSeen = m.serviceGraphEdge.seenAfterMs;
+  if (spanSeen !== null && edgeSeen !== null) return `span metrics and ${edge} in Prometheus after ${seconds(Math.max(spanSeen, edgeSeen))}`;
+  const span = spanSeen !== null ? `span metrics of ${m.spanMetrics.service} in Prometheus after ${seconds(spanSeen)}` : `span metrics of ${m.spanMetrics.service} not in Prometheus`;
+  const edgePart = edgeSeen !== null ? `${edge} in Prometheus after ${seconds(edgeSeen)}` : `${edge} not in Prometheus`;
+  return `${span}, ${edgePart}`;
 }
 
 /**
@@ -25,7 +44,7 @@ export function summaryLine(result: VerifyResult): string {
  * then the details of the run.
  */
 export function formatDiagnosisFirst(result: VerifyResult): string {
-  const out: string[] = [`Tempo ingestion check: ${HEADLINE[result.outcome]}`, ''];
+  const out: string[] = [`Tempo ingestion check: ${headline(result)}`, ''];
   if (result.diagnoses.length > 0) {
     out.push('Diagnosis:', ...diagnosisLines(result.diagnoses, '  '), '');
   }
@@ -39,6 +58,17 @@ const HEADLINE: Record<VerifyResult['outcome'], string> = {
   not_verified: 'NOT VERIFIED — traces did not get stored in Tempo',
   unreachable: 'COULD NOT VERIFY — Tempo or the traffic source could not be reached',
 };
+
+/** With a metrics section the traces were stored: the headline says what the rest is about. */
+const METRICS_HEADLINE: Record<VerifyResult['outcome'], string> = {
+  verified: 'VERIFIED — traces sent through the stack are stored in Tempo, and their span metrics and service graph are in Prometheus',
+  not_verified: 'NOT VERIFIED — traces are stored in Tempo, but their span metrics / service-graph edge did not show up in Prometheus',
+  unreachable: 'COULD NOT VERIFY — traces are stored in Tempo, but Prometheus could not be queried',
+};
+
+function headline(result: VerifyResult): string {
+  return (result.metrics ? METRICS_HEADLINE : HEADLINE)[result.outcome];
+}
 
 function fmt(n: number | undefined): string {
   if (n === undefined) return '-';
@@ -70,9 +100,41 @@ function diagnosisLines(list: Diagnosis[], indent: string): string[] {
   return lines;
 }
 
+function count(n: number | null, word: string): string {
+  return n === null ? `no ${word} (no series)` : `${fmt(n)} ${word}`;
+}
+
+function metricsLines(m: MetricsSection): string[] {
+  const lines: string[] = [];
+  const seen = (ms: number | null): string => (ms === null ? 'not seen before the deadline' : `seen after ${seconds(ms)}`);
+  const e = m.serviceGraphEdge;
+  lines.push(`  Prometheus ${m.prometheusUrl}`);
+  lines.push(`             span metrics of ${m.spanMetrics.service}: ${count(m.spanMetrics.calls, 'calls')}, ${seen(m.spanMetrics.seenAfterMs)}`);
+  lines.push(
+    `             edge ${e.client} -> ${e.server}: ${count(e.requests, 'requests')}${e.failed !== null ? `, ${fmt(e.failed)} failed` : ''}, ${seen(e.seenAfterMs)}`,
+  );
+  if (m.lastError) lines.push(`             ! ${m.lastError}`);
+  const g = m.tempoGenerator;
+  if (g) {
+    const processors = g.after.activeProcessors
+      ? ['span-metrics', 'service-graphs'].map((p) => `${p}=${fmt(g.after.activeProcessors?.[p] ?? 0)}`).join(', ')
+      : 'not reported';
+    lines.push(
+      `  Generator  spans received ${g.delta.spansReceived === undefined ? 'absent' : `+${fmt(g.delta.spansReceived)}`}; active processors ${processors}` +
+        `; service graph dropped spans +${fmt(g.delta.serviceGraphDroppedSpans)}, expired edges +${fmt(g.delta.serviceGraphExpiredEdges)}`,
+    );
+    const queues = Object.entries(g.delta.remoteWrite);
+    if (queues.length === 0) lines.push('             remote write: no queue');
+    for (const [url, q] of queues) {
+      lines.push(`             remote write ${url}: +${fmt(q.samplesTotal)} samples sent, +${fmt(q.samplesFailed)} failed, +${fmt(q.samplesRetried)} retried, ${fmt(q.samplesPending)} pending`);
+    }
+  }
+  return lines;
+}
+
 export function formatHuman(result: VerifyResult): string {
   const out: string[] = [];
-  out.push(`Tempo ingestion check: ${HEADLINE[result.outcome]}`);
+  out.push(`Tempo ingestion check: ${headline(result)}`);
   out.push('');
   out.push(`  Tempo      ${result.tempoUrl}${result.tempoVersion ? ` (Tempo ${result.tempoVersion})` : ''}${result.stack ? ` [stack ${result.stack}]` : ''}`);
   out.push(`  Trust      ${result.caSource}`);
@@ -81,7 +143,8 @@ export function formatHuman(result: VerifyResult): string {
   out.push(
     `  Traffic    ${via}: ${t.tracesSent} of ${t.tracesRequested} traces sent` +
       (t.requests !== undefined ? ` (${t.requests} requests)` : '') +
-      (t.spansSent !== undefined ? ` (${t.spansSent} spans)` : ''),
+      (t.spansSent !== undefined ? ` (${t.spansSent} spans)` : '') +
+      (t.failingRequests ? `, ${t.failingRequests} with fail=1 on purpose` : ''),
   );
   for (const p of t.problems.slice(0, 3)) out.push(`             ! ${p}`);
 
@@ -121,6 +184,7 @@ export function formatHuman(result: VerifyResult): string {
         (result.lookup.lastError ? `; last error: ${result.lookup.lastError}` : ''),
     );
   }
+  if (result.metrics) out.push(...metricsLines(result.metrics));
   out.push(`  Time       ${(result.timings.elapsedMs / 1000).toFixed(1)} s (deadline ${result.timings.deadlineSeconds} s${result.timings.readyAfterMs !== undefined ? `, ready after ${(result.timings.readyAfterMs / 1000).toFixed(1)} s` : ''})`);
   for (const note of result.notes.slice(0, 3)) out.push(`  Note       ${note}`);
 

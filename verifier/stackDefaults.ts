@@ -1,6 +1,7 @@
 /**
  * `--stack NAME` defaults: the URLs and verification settings come from the stack model built from
- * `Pulumi.<NAME>.yaml` (the same model `pulumi up` deploys), the CA from the stack's output
+ * `Pulumi.<NAME>.yaml` (the same model `pulumi up` deploys; Prometheus' URL and the service-graph edge
+ * app -> app backend included), the CA from the stack's output
  * `caCertificate` through the Pulumi CLI (`pulumi stack output caCertificate --stack NAME --show-secrets`).
  * Explicit flags and VERIFY_* variables still win (see options.ts).
  */
@@ -61,6 +62,10 @@ export async function stackDefaults(stack: string, projectDir: string, opts: Sta
     tempoUrl: model.hostUrls.tempoApi,
     appUrl: model.hostUrls.app,
     otlpHttpUrl: model.hostUrls.collectorOtlpHttp,
+    // Tempo's metrics-generator writes span metrics and the service graph there; the app calls its
+    // backend, so the graph must show that edge.
+    prometheusUrl: model.hostUrls.prometheus,
+    serviceGraphEdge: { client: model.config.appServiceName, server: model.config.appBackendServiceName },
     traces: model.config.verification.traces,
     minFraction: model.config.verification.minFraction,
     deadlineSeconds: model.config.verification.deadlineSeconds,

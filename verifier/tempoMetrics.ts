@@ -322,3 +322,110 @@ export function collectorDelta(before: CollectorCounters, after: CollectorCounte
     receiverRefused: counterIncrease(before.receiverRefused, after.receiverRefused),
   };
 }
+
+// ---------------------------------------------------------------- metrics-generator
+
+/** Tempo's metrics-generator and its remote-write queues, as Tempo's own /metrics shows them. */
+export const GENERATOR_METRICS = {
+  spansReceived: 'tempo_metrics_generator_spans_received_total',
+  activeProcessors: 'tempo_metrics_generator_active_processors',
+  serviceGraphEdges: 'tempo_metrics_generator_processor_service_graphs_edges',
+  serviceGraphExpiredEdges: 'tempo_metrics_generator_processor_service_graphs_expired_edges',
+  serviceGraphDroppedSpans: 'tempo_metrics_generator_processor_service_graphs_dropped_spans',
+  remoteSamplesTotal: 'prometheus_remote_storage_samples_total',
+  remoteSamplesFailed: 'prometheus_remote_storage_samples_failed_total',
+  remoteSamplesRetried: 'prometheus_remote_storage_samples_retried_total',
+  remoteSamplesPending: 'prometheus_remote_storage_samples_pending',
+} as const;
+
+/** The processors the span metrics and the service graph come from (`processor` label values). */
+export const GENERATOR_PROCESSORS = ['span-metrics', 'service-graphs'] as const;
+
+/** One remote-write queue (labels `{remote_name, tenant, url}`), summed per `url`. */
+export interface RemoteWriteCounters {
+  /** prometheus_remote_storage_samples_total: samples sent */
+  samplesTotal: number;
+  /** prometheus_remote_storage_samples_failed_total: non-recoverable send errors */
+  samplesFailed: number;
+  /** prometheus_remote_storage_samples_retried_total: recoverable send errors (TLS, connection, 5xx) */
+  samplesRetried: number;
+  /** prometheus_remote_storage_samples_pending (gauge) */
+  samplesPending: number;
+}
+
+/** One reading of the metrics-generator counters (families appear on first use: absent reads as noted). */
+export interface GeneratorCounters {
+  /** tempo_metrics_generator_spans_received_total; absent when the generator never received a span */
+  spansReceived?: number;
+  /** tempo_metrics_generator_active_processors by `processor`; absent when the family is */
+  activeProcessors?: Record<string, number>;
+  serviceGraphEdges: number;
+  serviceGraphExpiredEdges: number;
+  serviceGraphDroppedSpans: number;
+  /** remote-write queues by `url` label */
+  remoteWrite: Record<string, RemoteWriteCounters>;
+}
+
+export function readGeneratorCounters(metrics: ParsedMetrics): GeneratorCounters {
+  const spans = sumMetric(metrics, GENERATOR_METRICS.spansReceived);
+  const counters: GeneratorCounters = {
+    ...(spans !== undefined ? { spansReceived: spans } : {}),
+    ...(metrics.has(GENERATOR_METRICS.activeProcessors) ? { activeProcessors: sumByLabel(metrics, GENERATOR_METRICS.activeProcessors, 'processor') } : {}),
+    serviceGraphEdges: sumMetric(metrics, GENERATOR_METRICS.serviceGraphEdges) ?? 0,
+    serviceGraphExpiredEdges: sumMetric(metrics, GENERATOR_METRICS.serviceGraphExpiredEdges) ?? 0,
+    serviceGraphDroppedSpans: sumMetric(metrics, GENERATOR_METRICS.serviceGraphDroppedSpans) ?? 0,
+    remoteWrite: {},
+  };
+  const fields: [keyof RemoteWriteCounters, string][] = [
+    ['samplesTotal', GENERATOR_METRICS.remoteSamplesTotal],
+    ['samplesFailed', GENERATOR_METRICS.remoteSamplesFailed],
+    ['samplesRetried', GENERATOR_METRICS.remoteSamplesRetried],
+    ['samplesPending', GENERATOR_METRICS.remoteSamplesPending],
+  ];
+  for (const [field, name] of fields) {
+    for (const [url, value] of Object.entries(sumByLabel(metrics, name, 'url'))) {
+      // prometheus_remote_storage_samples_in_total and friends carry no url: they are not queues.
+      if (url === '') continue;
+      const queue = (counters.remoteWrite[url] ??= { samplesTotal: 0, samplesFailed: 0, samplesRetried: 0, samplesPending: 0 });
+      queue[field] += value;
+    }
+  }
+  return counters;
+}
+
+export interface RemoteWriteDelta {
+  samplesTotal: number;
+  samplesFailed: number;
+  samplesRetried: number;
+  /** the gauge in the last reading */
+  samplesPending: number;
+}
+
+export interface GeneratorDelta {
+  /** undefined when the counter is absent in the last reading */
+  spansReceived?: number;
+  serviceGraphEdges: number;
+  serviceGraphExpiredEdges: number;
+  serviceGraphDroppedSpans: number;
+  remoteWrite: Record<string, RemoteWriteDelta>;
+}
+
+export function generatorDelta(before: GeneratorCounters, after: GeneratorCounters): GeneratorDelta {
+  const delta: GeneratorDelta = {
+    ...(after.spansReceived !== undefined ? { spansReceived: counterIncrease(before.spansReceived ?? 0, after.spansReceived) } : {}),
+    serviceGraphEdges: counterIncrease(before.serviceGraphEdges, after.serviceGraphEdges),
+    serviceGraphExpiredEdges: counterIncrease(before.serviceGraphExpiredEdges, after.serviceGraphExpiredEdges),
+    serviceGraphDroppedSpans: counterIncrease(before.serviceGraphDroppedSpans, after.serviceGraphDroppedSpans),
+    remoteWrite: {},
+  };
+  for (const [url, a] of Object.entries(after.remoteWrite)) {
+    const b = before.remoteWrite[url] ?? { samplesTotal: 0, samplesFailed: 0, samplesRetried: 0, samplesPending: 0 };
+    delta.remoteWrite[url] = {
+      samplesTotal: counterIncrease(b.samplesTotal, a.samplesTotal),
+      samplesFailed: counterIncrease(b.samplesFailed, a.samplesFailed),
+      samplesRetried: counterIncrease(b.samplesRetried, a.samplesRetried),
+      samplesPending: a.samplesPending,
+    };
+  }
+  return delta;
+}

@@ -1,7 +1,9 @@
 /**
  * Drives the instrumented app and collects the trace ids it reports.
  * The app answers GET <appUrl>/api/work?depth=N with `x-trace-id: <32 lowercase hex>` (and a
- * `traceparent` header, used as a fallback).
+ * `traceparent` header, used as a fallback). With `&fail=1` it fails on purpose: HTTP 500, still with
+ * `x-trace-id`, and that trace is stored like any other (it carries the error spans the
+ * span-metrics and service-graph error series are made of).
  */
 import { HttpFailure, type HttpsClient } from './http';
 
@@ -26,10 +28,27 @@ export function traceIdFromHeaders(headers: Record<string, string | string[] | u
   return undefined;
 }
 
+/** Every FAIL_EVERY-th request asks the app to fail (when failing requests are wanted). */
+export const FAIL_EVERY = 5;
+
+/**
+ * Whether request `index` (0-based) of `count` asks the app to fail: every 5th request, and at least
+ * one (the last) when there are 2 to 4; never the only request of a run of one.
+ */
+export function isFailingRequest(index: number, count: number): boolean {
+  if (count < 2 || index < 0 || index >= count) return false;
+  if ((index + 1) % FAIL_EVERY === 0) return true;
+  return count < FAIL_EVERY && index === count - 1;
+}
+
 export interface TrafficResult {
   /** distinct trace ids, in the order received */
   traceIds: string[];
   requests: number;
+  /** requests sent with fail=1 (answered like any other: their trace ids count as sent traces) */
+  failingRequests: number;
+  /** of those, answered with a status below 500: the app ignored fail=1 */
+  failingNotFailed: number;
   /** answers without a usable trace id, e.g. "HTTP 500 without x-trace-id" */
   problems: string[];
   statusCounts: Record<string, number>;
@@ -45,6 +64,8 @@ export interface DriveAppOptions {
   shouldStop: () => boolean;
   onProgress?: (done: number, total: number) => void;
   concurrency?: number;
+  /** ask the app to fail every 5th request (`fail=1`, see isFailingRequest) */
+  withFailures?: boolean;
 }
 
 /**
@@ -52,28 +73,36 @@ export interface DriveAppOptions {
  * rethrown: the caller maps it to exit 2); HTTP errors are recorded and counted.
  */
 export async function driveApp(client: HttpsClient, opts: DriveAppOptions): Promise<TrafficResult> {
-  const result: TrafficResult = { traceIds: [], requests: 0, problems: [], statusCounts: {} };
+  const result: TrafficResult = { traceIds: [], requests: 0, failingRequests: 0, failingNotFailed: 0, problems: [], statusCounts: {} };
   const seen = new Set<string>();
   const url = `${opts.appUrl}/api/work?depth=${opts.depth}`;
+  const failUrl = `${url}&fail=1`;
   let next = 0;
   let fatal: HttpFailure | undefined;
 
   const worker = async (): Promise<void> => {
     while (!fatal && next < opts.count && !opts.shouldStop()) {
+      const index = next;
       next += 1;
+      const failing = opts.withFailures === true && isFailingRequest(index, opts.count);
+      const target = failing ? failUrl : url;
       try {
-        const res = await client.request(url, { timeoutMs: opts.timeoutMs(), headers: { accept: 'application/json' } });
+        const res = await client.request(target, { timeoutMs: opts.timeoutMs(), headers: { accept: 'application/json' } });
         result.requests += 1;
         result.statusCounts[String(res.status)] = (result.statusCounts[String(res.status)] ?? 0) + 1;
+        if (failing) {
+          result.failingRequests += 1;
+          if (res.status < 500) result.failingNotFailed += 1;
+        }
         const id = traceIdFromHeaders(res.headers);
         if (id) {
-          // Error answers are traces too: keep the id whatever the status.
+          // Error answers are traces too (the intended fail=1 500s included): keep the id whatever the status.
           if (!seen.has(id)) {
             seen.add(id);
             result.traceIds.push(id);
           }
         } else if (result.problems.length < 5) {
-          result.problems.push(`HTTP ${res.status} from ${url} without an x-trace-id header`);
+          result.problems.push(`HTTP ${res.status} from ${target} without an x-trace-id header`);
         }
       } catch (err) {
         if (err instanceof HttpFailure) {

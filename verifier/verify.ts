@@ -4,19 +4,27 @@
  *   2. read the ingestion counters from /metrics (and the collector's, if given),
  *   3. drive traffic through the app (or send synthetic OTLP spans) and collect the trace ids,
  *   4. poll /metrics until the traces-created counter has risen enough and look the ids up,
- *   5. diagnose.
+ *   5. diagnose;
+ *   6. with --service-graph-edge, once the traces are verified: poll Prometheus until the span metrics
+ *      of the client and the service-graph edge are there, else diagnose from Tempo's generator
+ *      counters and Prometheus' answers.
  * Nothing here prints: progress goes to the injected sink, the result to report.ts.
  */
 import { diagnose, type Diagnosis, type DiagnosisCode, type LookupSummary, type TrafficKind } from './diagnose';
 import { EXIT_CODES, type ExitCode } from './exitCodes';
 import { createHttpsClient, HttpFailure, type HttpsClient } from './http';
-import type { VerifyOptions } from './options';
+import { pollPrometheus, readPrometheusBaseline, type PrometheusBaseline } from './metricsCheck';
+import { diagnoseMetrics } from './metricsDiagnose';
+import { DEFAULTS, type VerifyOptions } from './options';
 import {
   type CollectorCounters,
   type CollectorDelta,
+  type GeneratorCounters,
+  type GeneratorDelta,
   NotPrometheusError,
   parsePrometheusText,
   readCollectorCounters,
+  readGeneratorCounters,
   readTempoCounters,
   type TempoCounters,
   type TempoDelta,
@@ -27,13 +35,28 @@ import { driveApp } from './traffic';
 import { probeTlsEndpoint, type ProbeResult } from './collectorProbe';
 
 export type Outcome = 'verified' | 'not_verified' | 'unreachable';
-export type Stage = 'ready' | 'metrics' | 'traffic' | 'poll' | 'done';
+export type Stage = 'ready' | 'metrics' | 'traffic' | 'poll' | 'done' | 'prometheus';
 
 export interface FoundTrace {
   traceId: string;
   api: 'v2' | 'v1';
   spanCount: number;
   services: string[];
+}
+
+/**
+ * The span metrics and the service-graph edge in Prometheus (--service-graph-edge), checked once the
+ * traces are verified. Counts are the sums Prometheus answered (null: no such series); seenAfterMs is
+ * from the start of the traffic to the first answer > 0 (null: not seen before the deadline).
+ */
+export interface MetricsSection {
+  prometheusUrl: string;
+  spanMetrics: { service: string; calls: number | null; seenAfterMs: number | null };
+  serviceGraphEdge: { client: string; server: string; requests: number | null; failed: number | null; seenAfterMs: number | null };
+  /** Tempo's metrics-generator counters before the traffic and at the end */
+  tempoGenerator?: { before: GeneratorCounters; after: GeneratorCounters; delta: GeneratorDelta };
+  /** the last failed Prometheus query, if any */
+  lastError?: string;
 }
 
 export interface VerifyResult {
@@ -54,6 +77,8 @@ export interface VerifyResult {
     requests?: number;
     spansSent?: number;
     statusCounts?: Record<string, number>;
+    /** requests sent with fail=1 on purpose (--service-graph-edge): their HTTP 500s are expected */
+    failingRequests?: number;
     problems: string[];
   };
   traceIds: string[];
@@ -63,6 +88,8 @@ export interface VerifyResult {
   /** TLS handshakes with the collector's published OTLP endpoint (before the traffic, and after it when not verified) */
   collectorEndpoint?: ProbeResult[];
   lookup: LookupSummary & { foundTraces: FoundTrace[] };
+  /** span metrics and service graph in Prometheus: present when --service-graph-edge was given and the traces were verified */
+  metrics?: MetricsSection;
   diagnoses: Diagnosis[];
   warnings: Diagnosis[];
   timings: { startedAt: string; elapsedMs: number; readyAfterMs?: number; trafficMs?: number; deadlineSeconds: number };
@@ -181,7 +208,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
   const metricsUrl = `${options.tempoUrl}/metrics`;
 
   /** One /metrics reading. Throws Abort for TLS / not-Prometheus; HttpFailure for transient trouble. */
-  const readTempo = async (): Promise<TempoCounters> => {
+  const readTempo = async (): Promise<{ counters: TempoCounters; generator: GeneratorCounters }> => {
     let res;
     try {
       res = await client.request(metricsUrl, { timeoutMs: requestTimeout(), headers: { accept: 'text/plain;version=0.0.4', ...tenantHeaders } });
@@ -197,7 +224,8 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
       if (/text\/html|application\/json/i.test(contentType)) {
         throw new NotPrometheusError(`the body is ${contentType.split(';')[0]}, not Prometheus text exposition`);
       }
-      return readTempoCounters(parsePrometheusText(res.body));
+      const parsed = parsePrometheusText(res.body);
+      return { counters: readTempoCounters(parsed), generator: readGeneratorCounters(parsed) };
     } catch (err) {
       if (err instanceof NotPrometheusError) {
         throw new Abort('NOT_PROMETHEUS', EXIT_CODES.UNREACHABLE, `GET ${metricsUrl}: ${err.message}. Is --tempo-url Tempo's HTTP API (port 3200)?`, TEMPO_HTTP_KEYS, { contentType });
@@ -301,8 +329,9 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     result.stage = 'metrics';
     progress.update(`reading Tempo ${metricsUrl}`);
     let before: TempoCounters;
+    let generatorBefore: GeneratorCounters;
     try {
-      before = await readTempo();
+      ({ counters: before, generator: generatorBefore } = await readTempo());
     } catch (err) {
       if (err instanceof HttpFailure) {
         throw new Abort('TEMPO_UNREACHABLE', EXIT_CODES.UNREACHABLE, `Tempo was ready but ${metricsUrl} failed: ${err.message}`, TEMPO_HTTP_KEYS);
@@ -323,6 +352,13 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     };
     const probeBefore = await probeCollector();
 
+    // Span metrics and the edge must rise because of this traffic, not be left over from a run before.
+    let prometheusBaseline: PrometheusBaseline | undefined;
+    if (options.serviceGraphEdge && options.prometheusUrl) {
+      progress.update(`reading span metrics and the service graph in Prometheus ${options.prometheusUrl} before the traffic`);
+      prometheusBaseline = await readPrometheusBaseline(client, options.prometheusUrl, options.serviceGraphEdge, Math.max(1, Math.min(5000, requestTimeout())));
+    }
+
     result.stage = 'traffic';
     const trafficStart = now();
     if (options.appUrl) {
@@ -333,6 +369,8 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
           appUrl,
           count: options.traces,
           depth: options.depth,
+          // Failing requests (fail=1) give the span metrics and the service graph their error series.
+          withFailures: options.serviceGraphEdge !== undefined,
           timeoutMs: requestTimeout,
           shouldStop: () => remaining() <= 0,
           onProgress: (done, total) => progress.update(`sent ${done}/${total} requests to ${appUrl}/api/work`),
@@ -341,6 +379,12 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         result.traffic.requests = traffic.requests;
         result.traffic.statusCounts = traffic.statusCounts;
         result.traffic.problems = traffic.problems;
+        if (options.serviceGraphEdge) result.traffic.failingRequests = traffic.failingRequests;
+        if (traffic.failingNotFailed > 0) {
+          result.notes.push(
+            `${traffic.failingNotFailed} of ${traffic.failingRequests} requests with fail=1 were not answered with HTTP 5xx: the app ignores fail=1, so there are no error series`,
+          );
+        }
       } catch (err) {
         if (!(err instanceof HttpFailure)) throw err;
         if (err.kind === 'tls') {
@@ -453,7 +497,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     for (;;) {
       await lookupSome(lookupsPerPoll);
       try {
-        after = await readTempo();
+        after = (await readTempo()).counters;
         afterReadings += 1;
       } catch (err) {
         if (!(err instanceof HttpFailure)) throw err;
@@ -515,6 +559,91 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     if (endpointProblem) (verdict.verified ? result.warnings : result.diagnoses).unshift(endpointProblem);
     result.outcome = verdict.verified ? 'verified' : 'not_verified';
     result.exitCode = verdict.verified ? EXIT_CODES.VERIFIED : EXIT_CODES.NOT_VERIFIED;
+
+    // 6. span metrics and the service graph in Prometheus (only once the traces are verified) -------
+    if (verdict.verified && options.serviceGraphEdge && options.prometheusUrl) {
+      const edge = options.serviceGraphEdge;
+      const prometheusUrl = options.prometheusUrl;
+      result.stage = 'prometheus';
+      const section: MetricsSection = {
+        prometheusUrl,
+        spanMetrics: { service: edge.client, calls: null, seenAfterMs: null },
+        serviceGraphEdge: { client: edge.client, server: edge.server, requests: null, failed: null, seenAfterMs: null },
+      };
+      result.metrics = section;
+      progress.update(`waiting for span metrics of ${edge.client} and the edge ${edge.client} -> ${edge.server} in Prometheus ${prometheusUrl}`);
+      const polled = await pollPrometheus(prometheusUrl, edge, {
+        client,
+        now,
+        pause,
+        remaining,
+        requestTimeoutMs: options.requestTimeoutMs,
+        pollIntervalMs: options.prometheusPollIntervalMs ?? DEFAULTS.prometheusPollIntervalMs,
+        trafficStart,
+        ...(prometheusBaseline ? { baseline: prometheusBaseline } : {}),
+        onProgress: (m) => progress.update(m),
+      });
+      section.spanMetrics.calls = polled.clientCalls ?? null;
+      section.spanMetrics.seenAfterMs = polled.clientSeenAfterMs ?? null;
+      section.serviceGraphEdge.requests = polled.edgeRequests ?? null;
+      section.serviceGraphEdge.failed = polled.edgeFailed ?? null;
+      section.serviceGraphEdge.seenAfterMs = polled.edgeSeenAfterMs ?? null;
+      if (polled.lastError) section.lastError = polled.lastError;
+      if (polled.fatal || !polled.answered) {
+        const detail = polled.fatal?.message ?? polled.lastError ?? 'no answer before the deadline';
+        throw new Abort(
+          'PROMETHEUS_UNREACHABLE',
+          EXIT_CODES.UNREACHABLE,
+          polled.fatal?.kind === 'api'
+            ? `the traces are stored, but ${prometheusUrl} is not a usable Prometheus query API: ${detail}`
+            : `the traces are stored, but Prometheus at ${prometheusUrl} could not be queried${polled.fatal ? '' : ` within ${options.deadlineSeconds}s`}: ${detail}`,
+          polled.fatal?.kind === 'tls'
+            ? [
+                "prometheus web config tls_server_config.cert_file (signed by the stack CA, the host name in its SANs)",
+                'verifier --ca-file / VERIFY_CA_PEM (the stack CA)',
+                'verifier --prometheus-url',
+              ]
+            : polled.fatal?.kind === 'api'
+              ? ["verifier --prometheus-url (Prometheus' HTTP API, port 9090, without /api/v1)"]
+              : [
+                  'the prometheus container: is it running? (docker ps; docker logs <stack>-prometheus)',
+                  'the Prometheus host port (stack setting hostPorts.prometheus) / verifier --prometheus-url',
+                  'verifier --deadline-seconds',
+                ],
+          { url: prometheusUrl, ...(polled.fatal?.code ? { code: polled.fatal.code } : {}) },
+        );
+      }
+      let generatorAfter: GeneratorCounters | undefined;
+      try {
+        generatorAfter = (await readTempo()).generator;
+      } catch (err) {
+        if (!(err instanceof HttpFailure) && !(err instanceof Abort)) throw err;
+        result.notes.push(`the last reading of ${metricsUrl} (metrics-generator counters) failed: ${err.message}`);
+      }
+      const metricsVerdict = diagnoseMetrics({
+        prometheusUrl,
+        client: edge.client,
+        server: edge.server,
+        ...(polled.clientCalls !== undefined ? { clientCalls: polled.clientCalls } : {}),
+        ...(polled.serverCalls !== undefined ? { serverCalls: polled.serverCalls } : {}),
+        ...(polled.edgeRequests !== undefined ? { edgeRequests: polled.edgeRequests } : {}),
+        ...(prometheusBaseline ? { baseline: prometheusBaseline } : {}),
+        ...(polled.servicesWithSpanMetrics ? { servicesWithSpanMetrics: polled.servicesWithSpanMetrics } : {}),
+        ...(polled.edges ? { edges: polled.edges } : {}),
+        generatorBefore,
+        ...(generatorAfter ? { generatorAfter } : {}),
+        waitedSeconds: (polled.lastAnswerAfterMs ?? now() - trafficStart) / 1000,
+      });
+      if (generatorAfter && metricsVerdict.generatorDelta) {
+        section.tempoGenerator = { before: generatorBefore, after: generatorAfter, delta: metricsVerdict.generatorDelta };
+      }
+      result.stage = 'done';
+      if (!metricsVerdict.verified) {
+        result.diagnoses = metricsVerdict.diagnoses;
+        result.outcome = 'not_verified';
+        result.exitCode = EXIT_CODES.NOT_VERIFIED;
+      }
+    }
   } catch (err) {
     if (!(err instanceof Abort)) throw err;
     result.diagnoses = [{ code: err.code, message: err.message, configKeys: err.configKeys, evidence: err.evidence }];

@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { useFakeStacks, closedPort, fixture, healthyMetrics } from './helpers/fakeStack';
+import { APP, BACKEND, healthyState } from './helpers/fakePrometheus';
+import { GENERATOR_BEFORE, REMOTE_WRITE_URL, tempoWithGenerator } from './helpers/generatorMetrics';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'tracing-stack-verify.js');
@@ -234,10 +236,94 @@ describe('tracing-stack-verify (subprocess)', { concurrency: true }, () => {
     assert.match(badCa.stderr, /not a PEM certificate/);
   });
 
+  test('--post-deploy with --prometheus-url and --service-graph-edge: the metrics section and the edge in the summary line', async () => {
+    const s = await stack({ metrics: tempoWithGenerator(GENERATOR_BEFORE, {}), prometheus: ({ sent }) => (sent > 0 ? healthyState() : []) });
+    const r = await run(args(s, ['--post-deploy', '--deadline-seconds', '10', '--prometheus-url', s.url, '--service-graph-edge', `${APP},${BACKEND}`]));
+    assert.equal(r.code, 0, r.stderr);
+    const report = parseOnlyJson(r.stdout) as JsonReport & {
+      summary: string;
+      traffic: { statusCounts: Record<string, number>; failingRequests: number };
+      metrics: {
+        prometheusUrl: string;
+        spanMetrics: { service: string; calls: number; seenAfterMs: number };
+        serviceGraphEdge: { client: string; server: string; requests: number; failed: number; seenAfterMs: number };
+        tempoGenerator: { delta: { spansReceived: number; remoteWrite: Record<string, { samplesTotal: number }> } };
+      };
+    };
+    assert.match(
+      report.summary,
+      /^verified: 5 traces sent, tempo_ingester_traces_created_total \+5, 5 of 5 looked up found, in \d+\.\d s, span metrics and edge tracing-stack-app -> tracing-stack-app-backend in Prometheus after \d+\.\d s$/,
+    );
+    assert.equal(r.stderr, `${report.summary}\n`);
+    const m = report.metrics;
+    assert.deepEqual(Object.keys(m), ['prometheusUrl', 'spanMetrics', 'serviceGraphEdge', 'tempoGenerator']);
+    assert.equal(m.prometheusUrl, s.url);
+    assert.deepEqual(Object.keys(m.spanMetrics), ['service', 'calls', 'seenAfterMs']);
+    assert.deepEqual(Object.keys(m.serviceGraphEdge), ['client', 'server', 'requests', 'failed', 'seenAfterMs']);
+    assert.deepEqual([m.spanMetrics.service, m.spanMetrics.calls], [APP, 47]);
+    assert.deepEqual([m.serviceGraphEdge.client, m.serviceGraphEdge.server, m.serviceGraphEdge.requests, m.serviceGraphEdge.failed], [APP, BACKEND, 10, 2]);
+    assert.equal(typeof m.spanMetrics.seenAfterMs, 'number');
+    assert.equal(m.tempoGenerator.delta.spansReceived, 32);
+    assert.equal(m.tempoGenerator.delta.remoteWrite[REMOTE_WRITE_URL]?.samplesTotal, 241);
+    assert.deepEqual(report.traffic.statusCounts, { '200': 4, '500': 1 }, 'the 5th request failed on purpose');
+    assert.equal(report.traffic.failingRequests, 1);
+  });
+
+  test('the Pulumi way with VERIFY_PROMETHEUS_URL / VERIFY_SERVICE_GRAPH_EDGE: remote write failing is exit 1, the diagnosis first', async () => {
+    const s = await stack({
+      metrics: tempoWithGenerator({ ...GENERATOR_BEFORE, samplesTotal: 300 }, { samplesTotal: 300, samplesRetried: 90, samplesPending: 35 }),
+      prometheus: () => [],
+    });
+    const r = await run(['--post-deploy', ...FAST], {
+      VERIFY_TEMPO_URL: s.url,
+      VERIFY_APP_URL: s.url,
+      VERIFY_CA_PEM: fake.pki().caPem,
+      VERIFY_TRACES: '3',
+      VERIFY_DEADLINE_SECONDS: '3',
+      VERIFY_PROMETHEUS_URL: s.url,
+      VERIFY_SERVICE_GRAPH_EDGE: `${APP},${BACKEND}`,
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.split('\n');
+    assert.match(lines[0]!, /^Tempo ingestion check: NOT VERIFIED — traces are stored in Tempo, but their span metrics/);
+    assert.match(lines[3]!, /^\s+\[REMOTE_WRITE_FAILING\] Tempo's metrics-generator cannot remote-write to https:\/\/prometheus:9090\/api\/v1\/write/);
+    assert.match(r.stderr, /Details:[\s\S]*remote write https:\/\/prometheus:9090\/api\/v1\/write: \+0 samples sent, \+0 failed, \+90 retried, 35 pending/);
+  });
+
+  test('Prometheus with a certificate from another CA: exit 2, PROMETHEUS_UNREACHABLE', async () => {
+    const s = await stack({ metrics: tempoWithGenerator(GENERATOR_BEFORE, {}) });
+    const prom = await stack({ prometheus: () => healthyState() }, 'otherCaServer');
+    const r = await run(args(s, ['--json', '--deadline-seconds', '20', '--prometheus-url', prom.url, '--service-graph-edge', `${APP},${BACKEND}`]));
+    assert.equal(r.code, 2, r.stderr);
+    const report = parseOnlyJson(r.stdout);
+    assert.equal(report.outcome, 'unreachable');
+    assert.deepEqual(report.diagnoses.map((d) => d.code), ['PROMETHEUS_UNREACHABLE']);
+    assert.match(report.diagnoses[0]!.message, /certificate from another CA — the server's certificate is not signed by CA "stack-ca"/);
+    assert.equal(report.lookup.found, 5, 'the traces were verified first');
+    assert.ok(report.timings.elapsedMs < 5000, `did not wait for the deadline (${report.timings.elapsedMs} ms)`);
+  });
+
+  test('usage errors exit 64: a malformed --service-graph-edge, an edge without --prometheus-url', async () => {
+    const base = ['--tempo-url', 'https://127.0.0.1:3200', '--ca-file', fake.pki().caFile, '--app-url', 'https://127.0.0.1:1'];
+    const malformed = await run([...base, '--prometheus-url', 'https://127.0.0.1:9090', '--service-graph-edge', 'tracing-stack-app', '--json']);
+    assert.equal(malformed.code, 64);
+    assert.equal(parseOnlyJson(malformed.stdout).outcome, 'usage_error');
+    assert.match(malformed.stderr, /--service-graph-edge: "tracing-stack-app" must be two service names separated by one comma, CLIENT,SERVER/);
+    const noProm = await run([...base, '--service-graph-edge', 'a,b']);
+    assert.equal(noProm.code, 64);
+    assert.match(noProm.stderr, /needs --prometheus-url/);
+    const badEnv = await run(base, { VERIFY_PROMETHEUS_URL: 'https://127.0.0.1:9090', VERIFY_SERVICE_GRAPH_EDGE: 'a,,b' });
+    assert.equal(badEnv.code, 64);
+    assert.match(badEnv.stderr, /VERIFY_SERVICE_GRAPH_EDGE: "a,,b" must be two service names/);
+  });
+
   test('npm run verify entry (tsx verifier/cli.ts) prints the usage', async () => {
     const r = await run(['--help'], {}, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'verifier', 'cli.ts')]);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^Usage: tracing-stack-verify/);
     assert.match(r.stdout, /there is no option to skip it/);
+    assert.match(r.stdout, /--prometheus-url URL [\s\S]*\[VERIFY_PROMETHEUS_URL\]/);
+    assert.match(r.stdout, /--service-graph-edge CLIENT,SERVER[\s\S]*\[VERIFY_SERVICE_GRAPH_EDGE\]/);
   });
 });

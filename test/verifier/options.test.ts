@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DEFAULTS, parseCliArgs, resolveOptions, selectCaInput, UsageError, type VerifyOptions } from '../../verifier/options';
+import { loadStackModelFromFile } from '../../model';
+import { DEFAULTS, parseCliArgs, parseServiceGraphEdge, resolveOptions, selectCaInput, UsageError, type VerifyOptions } from '../../verifier/options';
 import { type CliIo, runCli } from '../../verifier/cli';
 import { currentStackName, stackDefaults } from '../../verifier/stackDefaults';
 import { mintTestPki, type TestPki } from './helpers/certs';
@@ -86,6 +87,46 @@ describe('options', () => {
     assert.equal(o.otlpHttpUrl, undefined);
   });
 
+  test('--prometheus-url and --service-graph-edge', () => {
+    const o = resolve([
+      '--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1',
+      '--prometheus-url', 'https://localhost:9090/', '--service-graph-edge', ' tracing-stack-app , tracing-stack-app-backend ',
+    ]);
+    assert.equal(o.prometheusUrl, 'https://localhost:9090');
+    assert.deepEqual(o.serviceGraphEdge, { client: 'tracing-stack-app', server: 'tracing-stack-app-backend' });
+    const plain = resolve(['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1']);
+    assert.equal(plain.prometheusUrl, undefined);
+    assert.equal(plain.serviceGraphEdge, undefined);
+  });
+
+  test('VERIFY_PROMETHEUS_URL and VERIFY_SERVICE_GRAPH_EDGE (the post-deploy command); flags win', () => {
+    const env = { VERIFY_TEMPO_URL: 'https://t:1', VERIFY_APP_URL: 'https://a:1', VERIFY_CA_PEM: pki.caPem, VERIFY_PROMETHEUS_URL: 'https://p:9090', VERIFY_SERVICE_GRAPH_EDGE: 'app,backend' };
+    const o = resolve([], env);
+    assert.equal(o.prometheusUrl, 'https://p:9090');
+    assert.deepEqual(o.serviceGraphEdge, { client: 'app', server: 'backend' });
+    const flags = resolve(['--prometheus-url', 'https://q:9091', '--service-graph-edge', 'x,y'], env);
+    assert.equal(flags.prometheusUrl, 'https://q:9091');
+    assert.deepEqual(flags.serviceGraphEdge, { client: 'x', server: 'y' });
+  });
+
+  test('stack defaults give Prometheus and the edge; environment and flags win over them', () => {
+    const sd: Partial<VerifyOptions> = {
+      tempoUrl: 'https://stack:1', appUrl: 'https://stack-app:1', caPem: pki.caPem, caSource: 'stack',
+      prometheusUrl: 'https://stack-prom:9090', serviceGraphEdge: { client: 'stack-app', server: 'stack-backend' },
+    };
+    const fromStack = resolve(['--stack', 'dev'], {}, sd);
+    assert.equal(fromStack.prometheusUrl, 'https://stack-prom:9090');
+    assert.deepEqual(fromStack.serviceGraphEdge, { client: 'stack-app', server: 'stack-backend' });
+    const fromEnv = resolve(['--stack', 'dev'], { VERIFY_SERVICE_GRAPH_EDGE: 'env-a,env-b', VERIFY_PROMETHEUS_URL: 'https://env-prom:1' }, sd);
+    assert.deepEqual(fromEnv.serviceGraphEdge, { client: 'env-a', server: 'env-b' });
+    assert.equal(fromEnv.prometheusUrl, 'https://env-prom:1');
+  });
+
+  test('parseServiceGraphEdge', () => {
+    assert.deepEqual(parseServiceGraphEdge('a,b'), { client: 'a', server: 'b' });
+    assert.deepEqual(parseServiceGraphEdge('svc "x",y\\z'), { client: 'svc "x"', server: 'y\\z' }, 'quotes and backslashes are escaped when queried, not refused');
+  });
+
   for (const [what, argv, message] of [
     ['http:// Tempo URL', ['--tempo-url', 'http://localhost:3200', '--ca-file', 'c', '--app-url', 'https://a:1'], /uses http:\/\/; TLS is mandatory/],
     ['http:// app URL', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'http://a:1'], /--app-url: http:\/\/a:1 uses http:\/\//],
@@ -102,11 +143,26 @@ describe('options', () => {
     ['backoff max below initial', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--backoff-initial-ms', '500', '--backoff-max-ms', '100'], /backoff-max-ms/],
     ['an option to skip TLS', ['--insecure', '--tempo-url', 'https://t:1'], /cannot be turned off/],
     ['a stray argument', ['https://t:1'], /positional|Unexpected argument/i],
+    ['edge without a comma', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--prometheus-url', 'https://p:1', '--service-graph-edge', 'tracing-stack-app'], /--service-graph-edge: "tracing-stack-app" must be two service names separated by one comma, CLIENT,SERVER/],
+    ['edge with three names', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--prometheus-url', 'https://p:1', '--service-graph-edge', 'a,b,c'], /must be two service names separated by one comma/],
+    ['edge with an empty server', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--prometheus-url', 'https://p:1', '--service-graph-edge', 'a, '], /has an empty server service name/],
+    ['edge with an empty client', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--prometheus-url', 'https://p:1', '--service-graph-edge', ',b'], /has an empty client service name/],
+    ['edge from a service to itself', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--prometheus-url', 'https://p:1', '--service-graph-edge', 'a,a'], /client and server are both "a"/],
+    ['edge with a control character', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--prometheus-url', 'https://p:1', '--service-graph-edge', 'a\tb,c'], /control character/],
+    ['edge without a Prometheus URL', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--service-graph-edge', 'a,b'], /--service-graph-edge a,b needs --prometheus-url/],
+    ['Prometheus URL without an edge', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--prometheus-url', 'https://p:1'], /--prometheus-url needs --service-graph-edge CLIENT,SERVER/],
+    ['http:// Prometheus URL', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1', '--prometheus-url', 'http://p:9090', '--service-graph-edge', 'a,b'], /--prometheus-url: http:\/\/p:9090 uses http:\/\/; TLS is mandatory/],
+    ['edge with synthetic spans only', ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--otlp-http-url', 'https://c:4318', '--prometheus-url', 'https://p:1', '--service-graph-edge', 'a,b'], /--service-graph-edge needs the app/],
   ] as const) {
     test(`usage error: ${what}`, () => {
       assert.throws(() => resolve([...argv]), (err: unknown) => err instanceof UsageError && message.test(err.message));
     });
   }
+
+  test('a malformed VERIFY_SERVICE_GRAPH_EDGE names the variable', () => {
+    const env = { VERIFY_TEMPO_URL: 'https://t:1', VERIFY_APP_URL: 'https://a:1', VERIFY_CA_PEM: pki.caPem, VERIFY_PROMETHEUS_URL: 'https://p:9090', VERIFY_SERVICE_GRAPH_EDGE: 'app' };
+    assert.throws(() => resolve([], env), (err: unknown) => err instanceof UsageError && /^VERIFY_SERVICE_GRAPH_EDGE: "app" must be two service names/.test(err.message));
+  });
 
   test('a CA that is not a PEM certificate is a usage error', () => {
     const args = parseCliArgs(['--tempo-url', 'https://t:1', '--app-url', 'https://a:1']);
@@ -133,6 +189,12 @@ describe('stackDefaults', () => {
     assert.deepEqual(calls, [['stack', 'output', 'caCertificate', '--stack', 'dev', '--show-secrets']]);
     assert.equal(sd.caPem, pki.caPem.trim());
     assert.equal(sd.caSource, 'pulumi stack output caCertificate --stack dev');
+    // Prometheus and the edge from the same model `pulumi up` deploys
+    const model = loadStackModelFromFile('dev', ROOT);
+    assert.equal(sd.prometheusUrl, model.hostUrls.prometheus);
+    assert.match(sd.prometheusUrl ?? '', /^https:\/\/[^/]+:\d+$/);
+    assert.deepEqual(sd.serviceGraphEdge, { client: model.config.appServiceName, server: model.config.appBackendServiceName });
+    assert.notEqual(sd.serviceGraphEdge?.client, sd.serviceGraphEdge?.server);
   });
 
   test('does not call Pulumi when the CA is given otherwise', async () => {

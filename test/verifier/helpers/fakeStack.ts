@@ -1,8 +1,8 @@
 /**
- * A scripted stand-in for Tempo, the app, the collector's OTLP/HTTP receiver and the collector's
- * metrics, served over HTTPS with a certificate from the test PKI. Every route is scripted by the
- * test: /ready answers, the sequence of /metrics texts, whether trace lookups find the ids the app
- * handed out, and how the app answers.
+ * A scripted stand-in for Tempo, the app, the collector's OTLP/HTTP receiver, the collector's
+ * metrics and Prometheus' query API, served over HTTPS with a certificate from the test PKI. Every
+ * route is scripted by the test: /ready answers, the sequence of /metrics texts, whether trace lookups
+ * find the ids the app handed out, how the app answers, and which series Prometheus holds.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { before, after } from 'node:test';
 import { mintTestPki, type KeyPair, type TestPki } from './certs';
+import { evaluatePromQuery, type PromSeries } from './fakePrometheus';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures');
 
@@ -23,6 +24,15 @@ export interface MetricsContext {
   call: number;
   /** trace ids handed out by the app or received over OTLP so far */
   sent: number;
+}
+
+export interface PrometheusContext {
+  /** 0 for the first /api/v1/query request */
+  call: number;
+  /** trace ids handed out by the app so far */
+  sent: number;
+  /** app requests that asked for fail=1 so far */
+  failing: number;
 }
 
 export interface FakeStackScript {
@@ -40,6 +50,10 @@ export interface FakeStackScript {
   otlp?: 'accept' | 'reject';
   /** collector metrics texts by call (the last one repeats) */
   collectorMetrics?: string[];
+  /** Prometheus' /api/v1/query: the series it holds (queries are evaluated against them); absent = 404 like any unknown path */
+  prometheus?: (ctx: PrometheusContext) => PromSeries[];
+  /** Prometheus answering every query with this HTTP status and a Prometheus error body */
+  prometheusStatus?: number;
 }
 
 export interface FakeStack {
@@ -49,6 +63,10 @@ export interface FakeStack {
   calls: Record<string, number>;
   /** request paths in order */
   log: string[];
+  /** query strings of the app requests (/api/work), in order */
+  appQueries: string[];
+  /** PromQL of the /api/v1/query requests, in order */
+  promQueries: string[];
   close(): Promise<void>;
 }
 
@@ -89,6 +107,9 @@ export function startFakeStack(tls: KeyPair, script: FakeStackScript): Promise<F
   const sentIds = new Set<string>();
   const calls: Record<string, number> = {};
   const log: string[] = [];
+  const appQueries: string[] = [];
+  const promQueries: string[] = [];
+  let failing = 0;
   const count = (route: string): number => {
     const n = calls[route] ?? 0;
     calls[route] = n + 1;
@@ -138,6 +159,7 @@ export function startFakeStack(tls: KeyPair, script: FakeStackScript): Promise<F
       }
       if (path === '/api/work') {
         count('app');
+        appQueries.push(url.search);
         const id = randomBytes(16).toString('hex');
         sentIds.add(id);
         const traceparent = `00-${id}-${randomBytes(8).toString('hex')}-01`;
@@ -145,7 +167,23 @@ export function startFakeStack(tls: KeyPair, script: FakeStackScript): Promise<F
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (mode === 'ok') headers['x-trace-id'] = id;
         if (mode !== 'no-trace-id') headers['traceparent'] = traceparent;
+        // Like the app: ?fail=1 fails on purpose with HTTP 500 and still names its trace.
+        if (url.searchParams.get('fail') === '1') {
+          failing += 1;
+          return send(500, JSON.stringify({ error: 'simulated failure at work level 1', traceId: mode === 'no-trace-id' ? undefined : id }), headers);
+        }
         return send(200, JSON.stringify({ traceId: mode === 'no-trace-id' ? undefined : id, depth: url.searchParams.get('depth') }), headers);
+      }
+      if (path === '/api/v1/query' && script.prometheus) {
+        const n = count('prometheus');
+        const query = url.searchParams.get('query') ?? '';
+        promQueries.push(query);
+        const json = { 'content-type': 'application/json' };
+        if (script.prometheusStatus !== undefined) {
+          return send(script.prometheusStatus, JSON.stringify({ status: 'error', errorType: 'unavailable', error: 'TSDB not ready' }), json);
+        }
+        const answer = evaluatePromQuery(query, script.prometheus({ call: n, sent: sentIds.size, failing }));
+        return send(answer.status, JSON.stringify(answer.body), json);
       }
       if (path === '/v1/traces' && req.method === 'POST') {
         count('otlp');
@@ -166,6 +204,8 @@ export function startFakeStack(tls: KeyPair, script: FakeStackScript): Promise<F
         sentIds,
         calls,
         log,
+        appQueries,
+        promQueries,
         close: () =>
           new Promise<void>((r) => {
             server.closeAllConnections();
