@@ -12,7 +12,7 @@ import { formatHuman, summaryLine } from '../../verifier/report';
 import { generatorDelta, parsePrometheusText, readGeneratorCounters, type GeneratorCounters } from '../../verifier/tempoMetrics';
 import { isFailingRequest } from '../../verifier/traffic';
 import { runVerification } from '../../verifier/verify';
-import { closedPort, type FakeStack, fixture, healthyMetrics, useFakeStacks } from './helpers/fakeStack';
+import { closedPort, type FakeStack, fakeStackOptions, fixture, healthyMetrics, useFakeStacks } from './helpers/fakeStack';
 import { APP, appOnlyState, BACKEND, evaluatePromQuery, healthyState, recordedState, type PromSeries } from './helpers/fakePrometheus';
 import { GENERATOR_BEFORE, GENERATOR_RECORDING, generatorText, REMOTE_WRITE_URL, tempoWithGenerator, type GeneratorState } from './helpers/generatorMetrics';
 
@@ -223,27 +223,12 @@ describe('diagnoseMetrics', () => {
 const fake = useFakeStacks();
 
 function options(s: FakeStack, overrides: Partial<VerifyOptions> = {}): VerifyOptions {
-  return {
-    tempoUrl: s.url,
-    caPem: fake.pki().caPem,
-    caSource: 'the test CA',
-    appUrl: s.url,
+  return fakeStackOptions(s, fake.pki().caPem, {
     prometheusUrl: s.url,
     serviceGraphEdge: { client: APP, server: BACKEND },
-    traces: 10,
-    minFraction: 1,
-    deadlineSeconds: 3,
-    depth: 1,
-    json: false,
-    postDeploy: false,
-    progress: false,
-    pollIntervalMs: 40,
     prometheusPollIntervalMs: 60,
-    backoffInitialMs: 20,
-    backoffMaxMs: 80,
-    requestTimeoutMs: 1000,
     ...overrides,
-  };
+  });
 }
 
 /** Prometheus holding nothing of this run until the traffic happened and `lag` queries were answered. */

@@ -2,30 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { VerifyOptions } from '../../verifier/options';
 import { runVerification, type ProgressSink } from '../../verifier/verify';
-import { useFakeStacks, closedPort, type FakeStack, fixture, healthyMetrics } from './helpers/fakeStack';
+import { useFakeStacks, closedPort, type FakeStack, fakeStackOptions, fixture, healthyMetrics } from './helpers/fakeStack';
 
 const fake = useFakeStacks();
 const stack = fake.stack;
 
 function options(s: FakeStack, overrides: Partial<VerifyOptions> = {}): VerifyOptions {
-  return {
-    tempoUrl: s.url,
-    caPem: fake.pki().caPem,
-    caSource: 'the test CA',
-    appUrl: s.url,
-    traces: 10,
-    minFraction: 1,
-    deadlineSeconds: 3,
-    depth: 1,
-    json: false,
-    postDeploy: false,
-    progress: false,
-    pollIntervalMs: 40,
-    backoffInitialMs: 20,
-    backoffMaxMs: 80,
-    requestTimeoutMs: 1000,
-    ...overrides,
-  };
+  return fakeStackOptions(s, fake.pki().caPem, overrides);
 }
 
 const FRESH = fixture('tempo-2.x-fresh.prom');

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,4 +89,12 @@ function parseLine(line: string): LogLine {
     // Not one of the service's JSON lines (e.g. a Node warning); kept verbatim.
   }
   return { level: 'raw', msg: line };
+}
+
+/** The process exits 1 without serving, and its error log names the setting to fix. */
+export async function assertRefusesToStart(app: AppProcess, variable: string): Promise<void> {
+  const exit = await app.exited;
+  assert.equal(exit.code, 1);
+  assert.ok(!app.logs.some((l) => l.msg === 'listening'), 'it must not serve');
+  assert.ok(app.logs.some((l) => l.level === 'error' && l.msg.includes(variable)), app.logText());
 }

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { AppProcess, assertBuilt } from '../helpers/app-process';
+import { AppProcess, assertRefusesToStart, assertBuilt } from '../helpers/app-process';
 import { request } from '../helpers/http-client';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver';
 import { LOCAL_SANS, TestPki, type KeyPair, type TestCa } from '../helpers/pki';
@@ -283,10 +283,7 @@ describe('downstream start-up checks', () => {
   async function refusesToStart(env: Record<string, string>, variable: string): Promise<void> {
     const app = new AppProcess(env);
     running.apps.push(app);
-    const exit = await app.exited;
-    assert.equal(exit.code, 1);
-    assert.ok(!app.logs.some((l) => l.msg === 'listening'), 'it must not serve');
-    assert.ok(app.logs.some((l) => l.level === 'error' && l.msg.includes(variable)), app.logText());
+    await assertRefusesToStart(app, variable);
   }
 
   it('exits 1 naming DOWNSTREAM_URL when it is http://', async () => {

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { AppProcess, HEALTHCHECK_JS, assertBuilt, isolatedEnv, type LogLine } from '../helpers/app-process';
+import { AppProcess, assertRefusesToStart, HEALTHCHECK_JS, assertBuilt, isolatedEnv, type LogLine } from '../helpers/app-process';
 import { request } from '../helpers/http-client';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver';
 import { LOCAL_SANS, TestPki, type KeyPair, type TestCa } from '../helpers/pki';
@@ -228,10 +228,7 @@ describe('start-up checks', () => {
   async function refusesToStart(env: Record<string, string>, variable: string): Promise<void> {
     const app = new AppProcess(env);
     running.apps.push(app);
-    const exit = await app.exited;
-    assert.equal(exit.code, 1);
-    assert.ok(!app.logs.some((l) => l.msg === 'listening'), 'it must not serve');
-    assert.ok(app.logs.some((l) => l.level === 'error' && l.msg.includes(variable)), app.logText());
+    await assertRefusesToStart(app, variable);
   }
 
   it('exits 1 naming OTEL_EXPORTER_OTLP_ENDPOINT when the endpoint is http://', async () => {

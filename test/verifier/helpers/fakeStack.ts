@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { before, after } from 'node:test';
 import { mintTestPki, type KeyPair, type TestPki } from './certs';
 import { evaluatePromQuery, type PromSeries } from './fakePrometheus';
+import type { VerifyOptions } from '../../../verifier/options';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures');
 
@@ -274,5 +275,27 @@ export function useFakeStacks(): {
       stacks.push(s);
       return s;
     },
+  };
+}
+
+/** Verifier options against one fake stack, with the test PKI's CA and short timings; tests override what they exercise. */
+export function fakeStackOptions(s: FakeStack, caPem: string, overrides: Partial<VerifyOptions> = {}): VerifyOptions {
+  return {
+    tempoUrl: s.url,
+    caPem,
+    caSource: 'the test CA',
+    appUrl: s.url,
+    traces: 10,
+    minFraction: 1,
+    deadlineSeconds: 3,
+    depth: 1,
+    json: false,
+    postDeploy: false,
+    progress: false,
+    pollIntervalMs: 40,
+    backoffInitialMs: 20,
+    backoffMaxMs: 80,
+    requestTimeoutMs: 1000,
+    ...overrides,
   };
 }
