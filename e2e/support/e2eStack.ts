@@ -57,6 +57,34 @@ export async function sendTraces(appUrl: string, caPem: string, count: number, d
   return ids;
 }
 
+/**
+ * Requests to the app at a steady pace until stopped, every 5th failing on purpose: traffic as a
+ * user's services make it. A single burst is not enough for rate() panels: Tempo's generator writes
+ * a new series' first value with a zero sample up to a minute earlier, so only continued traffic
+ * gives every [1m] window an increase.
+ */
+export function steadyTraffic(appUrl: string, caPem: string, intervalMs: number): { stop: () => Promise<{ requests: number; failedOnPurpose: number; errors: number }> } {
+  let stopped = false;
+  const counts = { requests: 0, failedOnPurpose: 0, errors: 0 };
+  const loop = (async () => {
+    while (!stopped) {
+      const fail = counts.requests % 5 === 4;
+      const reply = await get(`${appUrl}/api/work?depth=2${fail ? "&fail=1" : ""}`, caPem).catch(() => undefined);
+      counts.requests += 1;
+      if (fail) counts.failedOnPurpose += 1;
+      if (!reply || reply.status !== (fail ? 500 : 200)) counts.errors += 1;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return counts;
+    },
+  };
+}
+
 /** How many of `ids` Tempo returns by id within the timeout. */
 export async function countFound(tempoUrl: string, caPem: string, ids: string[], timeoutMs: number): Promise<number> {
   const found = new Set<string>();
