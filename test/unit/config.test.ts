@@ -34,6 +34,7 @@ describe("bad stack config is rejected with the setting and the fix", () => {
     ["a deadline shorter than Tempo's sweep", { verification: { deadlineSeconds: 12 } }, /^tracing-stack:verification\.deadlineSeconds: 12 s is too short/],
     ["a fraction above 1", { verification: { minFraction: 1.5 } }, /^tracing-stack:verification\.minFraction: must be a number greater than 0 and at most 1/],
     ["a non-boolean keepDataVolume", { keepDataVolume: "sometimes" }, /^tracing-stack:keepDataVolume: must be true or false/],
+    ["the backend under the app's own service name", { appServiceName: "shop", appBackendServiceName: "shop" }, /^tracing-stack:appBackendServiceName: "shop" is also appServiceName; with one name for both, the service graph has no edge.*Fix: give the backend its own name, e\.g\. "shop-backend"\.$/],
   ];
   for (const [name, raw, expected] of cases) {
     it(name, () => {
