@@ -60,9 +60,6 @@ export function deployStack(projectDir: string): StackOutputs {
   const pki = new StackPki("pki", { ca: model.ca, certificates });
   const network = new StackNetwork("network", { networkName: model.networkName });
 
-  // Start order follows the data path: storage first, then what writes to it, then what reads it;
-  // the app's backend before the app, which calls it.
-  const startOrder: ServiceId[] = ["tempo", "collector", "appBackend", "app", "prometheus", "grafana"];
   const containers = {} as Record<ServiceId, ServiceContainer>;
   // One image per distinct reference: the app and its backend run the same build.
   const images = new Map<string, ServiceImage>();
@@ -71,10 +68,12 @@ export function deployStack(projectDir: string): StackOutputs {
     if (!images.has(key)) images.set(key, new ServiceImage(`${id}-image`, { image: model.services[id].image, projectDir }));
   }
   const imageRefs = [...images.values()].map((image) => image.imageRef);
-  for (const id of startOrder) {
+  // Each container waits only for what its links say it needs (model.startsAfter); the rest start
+  // together, so one service's healthcheck wait no longer delays unrelated ones.
+  for (const id of model.startOrder) {
     const service = model.services[id];
     const image = images.get(imageKey(service.image)) as ServiceImage;
-    const upstream = startOrder.slice(0, startOrder.indexOf(id)).map((dep) => containers[dep]);
+    const upstream = model.startsAfter[id].map((dep) => containers[dep]);
     containers[id] = new ServiceContainer(
       id,
       {

@@ -80,10 +80,12 @@ export class ServiceContainer extends pulumi.ComponentResource {
           timeout: `${hc.timeoutSeconds}s`,
           retries: hc.retries,
           startPeriod: `${hc.startPeriodSeconds}s`,
+          startInterval: `${hc.startIntervalSeconds}s`,
         },
         // Only a container with a healthcheck can be waited for; dependants then start on a healthy service.
         wait: hc !== undefined,
-        waitTimeout: hc ? hc.intervalSeconds * hc.retries + hc.startPeriodSeconds : undefined,
+        // Long enough for the start period and the failures that would then mark it unhealthy.
+        waitTimeout: hc ? hc.startPeriodSeconds + (hc.intervalSeconds + hc.timeoutSeconds) * hc.retries : undefined,
         restart: "unless-stopped",
         labels: [
           { label: "tracing-stack.stack", value: args.stackName },

@@ -13,25 +13,38 @@ interface LinkDefinition {
   client: LinkClient;
   server: ServiceId;
   serverPortName: string;
+  /**
+   * The client must not start before the server accepts connections: it would fail or lose data.
+   * False where the client queues, retries or connects on demand; the deployment starts those in
+   * parallel (see startOrder.ts).
+   */
+  clientStartsAfterServer: boolean;
 }
 
-/** Every connection the stack makes. Renderers write client settings from these, never from literals. */
+/**
+ * Every connection the stack makes. Renderers write client settings from these, never from literals.
+ *
+ * `clientStartsAfterServer`: the app and its backend drop spans their SDK cannot export and the app
+ * fails work its backend cannot do, so they start after what they call. The collector queues and
+ * retries spans until Tempo answers; Tempo's remote write retries from its WAL; Prometheus scrapes
+ * again next interval; Grafana queries its datasources on demand: none of those waits.
+ */
 const LINK_DEFINITIONS: readonly LinkDefinition[] = [
-  { id: "app-to-collector", description: "app exports spans over OTLP/gRPC", client: "app", server: "collector", serverPortName: "otlpGrpc" },
-  { id: "app-backend-to-collector", description: "the app's backend exports spans over OTLP/gRPC", client: "appBackend", server: "collector", serverPortName: "otlpGrpc" },
-  { id: "app-to-app-backend", description: "the app calls its backend over HTTPS with W3C trace context: the service graph's edge", client: "app", server: "appBackend", serverPortName: "http" },
-  { id: "collector-to-tempo", description: "collector exports spans to Tempo's OTLP/gRPC receiver", client: "collector", server: "tempo", serverPortName: "otlpGrpc" },
-  { id: "tempo-internal", description: "Tempo's distributor, querier and generator clients dial its internal gRPC server", client: "tempo", server: "tempo", serverPortName: "internalGrpc" },
-  { id: "grafana-to-tempo", description: "Grafana's Tempo datasource queries Tempo's HTTP API", client: "grafana", server: "tempo", serverPortName: "httpApi" },
-  { id: "grafana-to-prometheus", description: "Grafana's Prometheus datasource queries Prometheus", client: "grafana", server: "prometheus", serverPortName: "http" },
-  { id: "tempo-to-prometheus-remote-write", description: "Tempo's metrics-generator remote-writes span metrics and service graphs to Prometheus", client: "tempo", server: "prometheus", serverPortName: "http" },
-  { id: "prometheus-to-tempo", description: "Prometheus scrapes Tempo's /metrics", client: "prometheus", server: "tempo", serverPortName: "httpApi" },
-  { id: "host-to-tempo", description: "the verifier and users reach Tempo's API", client: "host", server: "tempo", serverPortName: "httpApi" },
-  { id: "host-to-app", description: "the verifier drives traffic through the app", client: "host", server: "app", serverPortName: "http" },
-  { id: "host-to-grafana", description: "browsers and the Grafana provider reach Grafana", client: "host", server: "grafana", serverPortName: "http" },
-  { id: "host-to-prometheus", description: "users reach Prometheus", client: "host", server: "prometheus", serverPortName: "http" },
-  { id: "host-to-collector-grpc", description: "users' own services export OTLP/gRPC to the collector", client: "host", server: "collector", serverPortName: "otlpGrpc" },
-  { id: "host-to-collector-http", description: "users' own services export OTLP/HTTP to the collector", client: "host", server: "collector", serverPortName: "otlpHttp" },
+  { id: "app-to-collector", description: "app exports spans over OTLP/gRPC", client: "app", server: "collector", serverPortName: "otlpGrpc", clientStartsAfterServer: true },
+  { id: "app-backend-to-collector", description: "the app's backend exports spans over OTLP/gRPC", client: "appBackend", server: "collector", serverPortName: "otlpGrpc", clientStartsAfterServer: true },
+  { id: "app-to-app-backend", description: "the app calls its backend over HTTPS with W3C trace context: the service graph's edge", client: "app", server: "appBackend", serverPortName: "http", clientStartsAfterServer: true },
+  { id: "collector-to-tempo", description: "collector exports spans to Tempo's OTLP/gRPC receiver", client: "collector", server: "tempo", serverPortName: "otlpGrpc", clientStartsAfterServer: false },
+  { id: "tempo-internal", description: "Tempo's distributor, querier and generator clients dial its internal gRPC server", client: "tempo", server: "tempo", serverPortName: "internalGrpc", clientStartsAfterServer: false },
+  { id: "grafana-to-tempo", description: "Grafana's Tempo datasource queries Tempo's HTTP API", client: "grafana", server: "tempo", serverPortName: "httpApi", clientStartsAfterServer: false },
+  { id: "grafana-to-prometheus", description: "Grafana's Prometheus datasource queries Prometheus", client: "grafana", server: "prometheus", serverPortName: "http", clientStartsAfterServer: false },
+  { id: "tempo-to-prometheus-remote-write", description: "Tempo's metrics-generator remote-writes span metrics and service graphs to Prometheus", client: "tempo", server: "prometheus", serverPortName: "http", clientStartsAfterServer: false },
+  { id: "prometheus-to-tempo", description: "Prometheus scrapes Tempo's /metrics", client: "prometheus", server: "tempo", serverPortName: "httpApi", clientStartsAfterServer: false },
+  { id: "host-to-tempo", description: "the verifier and users reach Tempo's API", client: "host", server: "tempo", serverPortName: "httpApi", clientStartsAfterServer: false },
+  { id: "host-to-app", description: "the verifier drives traffic through the app", client: "host", server: "app", serverPortName: "http", clientStartsAfterServer: false },
+  { id: "host-to-grafana", description: "browsers and the Grafana provider reach Grafana", client: "host", server: "grafana", serverPortName: "http", clientStartsAfterServer: false },
+  { id: "host-to-prometheus", description: "users reach Prometheus", client: "host", server: "prometheus", serverPortName: "http", clientStartsAfterServer: false },
+  { id: "host-to-collector-grpc", description: "users' own services export OTLP/gRPC to the collector", client: "host", server: "collector", serverPortName: "otlpGrpc", clientStartsAfterServer: false },
+  { id: "host-to-collector-http", description: "users' own services export OTLP/HTTP to the collector", client: "host", server: "collector", serverPortName: "otlpHttp", clientStartsAfterServer: false },
 ];
 
 export function buildLinks(services: Record<ServiceId, ServiceSkeleton>): LinkModel[] {

@@ -58,6 +58,8 @@ export interface VolumeMount {
 export interface HealthcheckModel {
   test: string[];
   intervalSeconds: number;
+  /** Probe interval during the start period (engines with API >= 1.44; older ones use intervalSeconds). */
+  startIntervalSeconds: number;
   timeoutSeconds: number;
   retries: number;
   startPeriodSeconds: number;
@@ -98,6 +100,8 @@ export interface LinkModel {
   client: LinkClient;
   server: ServiceId;
   serverPortName: string;
+  /** The deployment starts the client only once the server's container is up (and healthy, where it has a healthcheck). */
+  clientStartsAfterServer: boolean;
   protocol: Protocol;
   /** The host name the client dials; must be a SAN of the server's certificate when TLS is on. */
   dialHost: string;
@@ -116,6 +120,10 @@ export interface StackModel {
   networkName: string;
   services: Record<ServiceId, ServiceModel>;
   links: LinkModel[];
+  /** Per service, the services whose containers must be up before it starts (from the links). */
+  startsAfter: Record<ServiceId, ServiceId[]>;
+  /** Every service once, each after all it starts after: the order containers are declared in. */
+  startOrder: ServiceId[];
   ca: { commonName: string; validityHours: number; earlyRenewalHours: number };
   /** URLs a user (and the verifier) opens on the Docker host. */
   hostUrls: { grafana: string; tempoApi: string; app: string; prometheus: string; collectorOtlpGrpc: string; collectorOtlpHttp: string };

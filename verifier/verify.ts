@@ -92,7 +92,7 @@ export interface VerifyResult {
   metrics?: MetricsSection;
   diagnoses: Diagnosis[];
   warnings: Diagnosis[];
-  timings: { startedAt: string; elapsedMs: number; readyAfterMs?: number; trafficMs?: number; deadlineSeconds: number };
+  timings: { startedAt: string; elapsedMs: number; readyAfterMs?: number; trafficMs?: number; /** when the traces were verified, before any Prometheus check */ tracesVerifiedAfterMs?: number; deadlineSeconds: number };
   notes: string[];
 }
 
@@ -559,6 +559,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     if (endpointProblem) (verdict.verified ? result.warnings : result.diagnoses).unshift(endpointProblem);
     result.outcome = verdict.verified ? 'verified' : 'not_verified';
     result.exitCode = verdict.verified ? EXIT_CODES.VERIFIED : EXIT_CODES.NOT_VERIFIED;
+    if (verdict.verified) result.timings.tracesVerifiedAfterMs = now() - startedAt;
 
     // 6. span metrics and the service graph in Prometheus (only once the traces are verified) -------
     if (verdict.verified && options.serviceGraphEdge && options.prometheusUrl) {

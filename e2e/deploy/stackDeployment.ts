@@ -44,6 +44,8 @@ export interface UpResult {
   /** Local commands run by this `up`, by resource name. */
   commands: Record<string, CommandRun>;
   seconds: { apply: number; commands: number; total: number };
+  /** Epoch ms when this `up` finished (the verification command's end on a healthy stack). */
+  finishedAtMs: number;
 }
 
 const COMMAND_TYPE = "command:local:Command";
@@ -103,7 +105,7 @@ export class StackDeployment {
     const applySeconds = apply.seconds;
     if (apply.exitCode !== 0) {
       const errors = apply.output.split("\n").filter((l) => /Error|error:/.test(l)).slice(0, 8).join("\n");
-      return { ok: false, failure: { stage: "apply", resource: "tofu apply", message: `${errors}\n\n${apply.output.slice(-4000)}` }, apply, commands: {}, seconds: { apply: applySeconds, commands: 0, total: (Date.now() - started) / 1000 } };
+      return { ok: false, failure: { stage: "apply", resource: "tofu apply", message: `${errors}\n\n${apply.output.slice(-4000)}` }, apply, commands: {}, seconds: { apply: applySeconds, commands: 0, total: (Date.now() - started) / 1000 }, finishedAtMs: Date.now() };
     }
     const commandsStarted = Date.now();
     const commands: Record<string, CommandRun> = {};
@@ -120,10 +122,10 @@ export class StackDeployment {
         if (!(error instanceof CommandFailedError)) throw error;
         commands[command.name] = error.run;
         const seconds = { apply: applySeconds, commands: (Date.now() - commandsStarted) / 1000, total: (Date.now() - started) / 1000 };
-        return { ok: false, failure: { stage: "command", resource: command.name, message: error.message }, apply, commands, seconds };
+        return { ok: false, failure: { stage: "command", resource: command.name, message: error.message }, apply, commands, seconds, finishedAtMs: Date.now() };
       }
     }
-    return { ok: true, apply, commands, seconds: { apply: applySeconds, commands: (Date.now() - commandsStarted) / 1000, total: (Date.now() - started) / 1000 } };
+    return { ok: true, apply, commands, seconds: { apply: applySeconds, commands: (Date.now() - commandsStarted) / 1000, total: (Date.now() - started) / 1000 }, finishedAtMs: Date.now() };
   }
 
   /** `pulumi up` after the resource was marked for replacement (`pulumi up --replace <urn>`). */

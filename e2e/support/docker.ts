@@ -53,3 +53,39 @@ export async function memoryMiB(container: string): Promise<number> {
   const factor: Record<string, number> = { KiB: 1 / 1024, KB: 1 / 1024, MiB: 1, MB: 1, GiB: 1024, GB: 1024 };
   return Number(match[1]) * (factor[match[2]!] ?? 1);
 }
+
+/** When Docker created and started a container, and when its first healthcheck passed (if it has one). */
+export interface ContainerTimes {
+  name: string;
+  createdMs: number;
+  startedMs: number;
+  healthyMs?: number;
+}
+
+interface InspectedContainer {
+  Name: string;
+  Created: string;
+  State: { StartedAt: string; Health?: { Log?: { End: string; ExitCode: number }[] } };
+}
+
+/**
+ * Creation, start and first passing probe of every container whose name starts with `prefix`, from
+ * `docker inspect`: the daemon's own clock, not the test's guesses. Docker keeps the last 5 probes,
+ * so `healthyMs` is read while the start is recent.
+ */
+export async function containerTimes(prefix: string): Promise<ContainerTimes[]> {
+  const ids = (await docker(["ps", "-aq", "--filter", `name=^${prefix}`])).split("\n").filter(Boolean);
+  if (ids.length === 0) return [];
+  const inspected = JSON.parse(await docker(["inspect", ...ids])) as InspectedContainer[];
+  return inspected
+    .map((c) => {
+      const firstPass = c.State.Health?.Log?.find((probe) => probe.ExitCode === 0);
+      return {
+        name: c.Name.replace(/^\//, ""),
+        createdMs: Date.parse(c.Created),
+        startedMs: Date.parse(c.State.StartedAt),
+        ...(firstPass ? { healthyMs: Date.parse(firstPass.End) } : {}),
+      };
+    })
+    .sort((a, b) => a.createdMs - b.createdMs);
+}

@@ -19,7 +19,7 @@ import { builtTempoImage, deployTools, prepareRealComponents } from "../../e2e/d
 import { StackDeployment, type UpResult } from "../../e2e/deploy/stackDeployment";
 import type { TofuTools } from "../../e2e/deploy/tofu";
 import { stackFiles } from "../support/pulumiMocks";
-import { docker, memoryMiB, removeByPrefix } from "../../e2e/support/docker";
+import { containerTimes, docker, memoryMiB, removeByPrefix } from "../../e2e/support/docker";
 import { answer, dashboardQueries, describeQuery, traceResolves, type QueryAnswer } from "../../e2e/support/dashboardQueries";
 import { get, sleep, waitFor } from "../../e2e/support/https";
 import {
@@ -130,6 +130,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
         summary: string;
         traceIds: string[];
         counters: { delta: { tracesCreated: number } };
+        timings: { elapsedMs: number; tracesVerifiedAfterMs?: number };
         metrics: { spanMetrics: { service: string; calls: number; seenAfterMs: number }; serviceGraphEdge: { client: string; server: string; requests: number; failed: number; seenAfterMs: number } };
       };
       assert.equal(report.outcome, "verified");
@@ -146,7 +147,18 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       assert.ok(report.metrics.serviceGraphEdge.requests > 0);
       assert.ok(report.metrics.serviceGraphEdge.failed > 0, "the verification's fail=1 requests fail across the edge");
       assert.equal(await countFound(urls.tempo, caPem, report.traceIds, 30_000), report.traceIds.length);
+      // The deployment's critical path on the daemon's clock: first container created -> verified.
+      const times = await containerTimes(`${E2E_STACK}-`);
+      const firstCreated = Math.min(...times.map((t) => t.createdMs));
+      const verificationStarted = up.finishedAtMs - report.timings.elapsedMs;
       figures.healthy = {
+        secondsFromFirstContainerToVerified: (up.finishedAtMs - firstCreated) / 1000,
+        secondsFromFirstContainerToTracesVerified: report.timings.tracesVerifiedAfterMs === undefined ? null : (verificationStarted + report.timings.tracesVerifiedAfterMs - firstCreated) / 1000,
+        containers: Object.fromEntries(times.map((t) => [t.name, {
+          createdAt: (t.createdMs - firstCreated) / 1000,
+          startedAt: (t.startedMs - firstCreated) / 1000,
+          ...(t.healthyMs !== undefined ? { healthyAt: (t.healthyMs - firstCreated) / 1000 } : {}),
+        }])),
         secondsApply: up.seconds.apply,
         secondsVerification: up.seconds.commands,
         secondsToVerified: up.seconds.total,

@@ -11,6 +11,16 @@ export interface RecordedResource {
   inputs: Record<string, unknown>;
 }
 
+/** A registration as the engine receives it: who its parent is and what it waits for. */
+export interface Registration {
+  type: string;
+  name: string;
+  urn: string;
+  parentUrn?: string;
+  /** URNs of the resources this one depends on (explicit dependsOn and its inputs' sources). */
+  dependencies: string[];
+}
+
 /** A PEM-looking value that names what it stands for, so tests can see which one reached a file. */
 export const fakePem = (kind: string, name: string): string => `-----BEGIN ${kind}-----\nfake-${name}\n-----END ${kind}-----\n`;
 
@@ -82,6 +92,7 @@ export function stackConfigFromFile(stack: string): Record<string, string> {
 
 export interface ProgramRun {
   resources: RecordedResource[];
+  registrations: Registration[];
   outputs: Record<string, unknown>;
   secretOutputs: Set<string>;
 }
@@ -103,6 +114,7 @@ export async function runProgram(
 ): Promise<ProgramRun> {
   pulumi.runtime.setAllConfig(config, secretKeys);
   await pulumi.runtime.setMocks(mocks(resources), "tracing-stack", stack, false);
+  const registrations = captureRegistrations();
   // Loaded after the mocks are set, as the Pulumi testing guide prescribes.
   const { deployStack } = require("../../program") as typeof import("../../program");
   const result = deployStack(PROJECT_DIR) as unknown as Record<string, unknown>;
@@ -119,7 +131,54 @@ export async function runProgram(
   }
   // Let registrations still in flight (component outputs) finish before the next run resets the mocks.
   await pulumi.runtime.disconnect();
-  return { resources, outputs, secretOutputs };
+  return { resources, registrations, outputs, secretOutputs };
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+}
+type RegisterCallback = (error: Error | null, response?: { getUrn(): string }) => void;
+
+/** Records each registration's parent and dependencies from the request the engine would get. */
+function captureRegistrations(): Registration[] {
+  const registrations: Registration[] = [];
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, callback: RegisterCallback): void };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    register(req, (error, response) => {
+      if (!error && response) {
+        registrations.push({
+          type: req.getType(),
+          name: req.getName(),
+          urn: response.getUrn(),
+          ...(req.getParent() ? { parentUrn: req.getParent() } : {}),
+          dependencies: req.getDependenciesList(),
+        });
+      }
+      callback(error, response);
+    });
+  };
+  return registrations;
+}
+
+/**
+ * The resources of `type` a registration waits for before it is created, as the engine schedules
+ * it: its own and its ancestors' dependencies, a component standing for every resource inside it.
+ */
+export function waitsFor(run: ProgramRun, registration: Registration, type: string): string[] {
+  const byUrn = new Map(run.registrations.map((r) => [r.urn, r]));
+  const inside = (urn: string): Registration[] => run.registrations.filter((r) => r.parentUrn === urn).flatMap((r) => [r, ...inside(r.urn)]);
+  const urns: string[] = [];
+  for (let r: Registration | undefined = registration; r; r = r.parentUrn ? byUrn.get(r.parentUrn) : undefined) urns.push(...r.dependencies);
+  const names = new Set<string>();
+  for (const urn of urns) {
+    const dep = byUrn.get(urn);
+    for (const target of [...(dep ? [dep] : []), ...inside(urn)]) if (target.type === type) names.add(target.name);
+  }
+  return [...names].sort();
 }
 
 export function ofType(run: ProgramRun, type: string): RecordedResource[] {

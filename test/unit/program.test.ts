@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { loadStackModelFromFile, SERVICE_IDS } from "../../model";
-import { fakePem, ofType, PROJECT_DIR, runProgram, stackFiles, VERIFIED_REPORT } from "../support/pulumiMocks";
+import { fakePem, ofType, PROJECT_DIR, runProgram, stackFiles, VERIFIED_REPORT, waitsFor } from "../support/pulumiMocks";
 import type { ProgramRun, RecordedResource } from "../support/pulumiMocks";
 import { canReadRootOwned as canRead, OTHER_USER, parseUser } from "../support/filePermissions";
 
@@ -169,6 +169,36 @@ describe("the program under mocks", () => {
         const secure = JSON.parse(reveal<string>(tempoDs.inputs.secureJsonDataEncoded)) as Record<string, unknown>;
         assert.ok(isSecret(tempoDs.inputs.secureJsonDataEncoded));
         assert.equal(secure.tlsCACert, fakePem("CERTIFICATE", "pki-ca"));
+      });
+
+      it("starts each container once what it calls is up, and everything else at once", () => {
+        const CONTAINER = "docker:index/container:Container";
+        const waits = (id: string): string[] => {
+          const registration = run().registrations.find((r) => r.type === CONTAINER && r.name === id);
+          assert.ok(registration, `no registration of container ${id}`);
+          return waitsFor(run(), registration, CONTAINER);
+        };
+        // The app and its backend lose spans without the collector; the app's work fails without its backend.
+        assert.deepEqual(waits("app"), ["appBackend", "collector"]);
+        assert.deepEqual(waits("appBackend"), ["collector"]);
+        // The collector queues for Tempo, remote write and scrapes retry, Grafana queries on demand.
+        for (const id of ["tempo", "collector", "prometheus", "grafana"]) assert.deepEqual(waits(id), [], `${id} waits for nothing`);
+        // The verification and Grafana's provisioning still wait for what they use.
+        const verification = run().registrations.find((r) => r.type === "command:local:Command");
+        assert.ok(verification);
+        assert.deepEqual(waitsFor(run(), verification, CONTAINER), [...SERVICE_IDS].sort());
+        for (const dashboard of run().registrations.filter((r) => r.type === "grafana:oss/dashboard:Dashboard")) {
+          assert.ok(waitsFor(run(), dashboard, CONTAINER).includes("grafana"), `${dashboard.name} waits for Grafana`);
+        }
+      });
+
+      it("waits for health with probes that answer within seconds of the service being ready", () => {
+        for (const id of ["app", "appBackend", "grafana"]) {
+          const healthcheck = container(run(), id).inputs.healthcheck as { interval: string; startInterval: string; startPeriod: string; retries: number };
+          assert.equal(container(run(), id).inputs.wait, true, `${id} is waited for`);
+          assert.equal(healthcheck.startInterval, "1s", `${id} probes every second while starting (Docker >= 25)`);
+          assert.ok(Number.parseFloat(healthcheck.interval) <= 2, `${id} probes every ${healthcheck.interval} on older engines`);
+        }
       });
 
       it("verifies ingestion after deploying, re-running when any container, image or the CA changes", () => {
