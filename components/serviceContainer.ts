@@ -80,7 +80,6 @@ export class ServiceContainer extends pulumi.ComponentResource {
           timeout: `${hc.timeoutSeconds}s`,
           retries: hc.retries,
           startPeriod: `${hc.startPeriodSeconds}s`,
-          startInterval: `${hc.startIntervalSeconds}s`,
         },
         // Only a container with a healthcheck can be waited for; dependants then start on a healthy service.
         wait: hc !== undefined,

@@ -58,8 +58,6 @@ export interface VolumeMount {
 export interface HealthcheckModel {
   test: string[];
   intervalSeconds: number;
-  /** Probe interval during the start period (engines with API >= 1.44; older ones use intervalSeconds). */
-  startIntervalSeconds: number;
   timeoutSeconds: number;
   retries: number;
   startPeriodSeconds: number;

@@ -54,38 +54,54 @@ export async function memoryMiB(container: string): Promise<number> {
   return Number(match[1]) * (factor[match[2]!] ?? 1);
 }
 
-/** When Docker created and started a container, and when its first healthcheck passed (if it has one). */
+/** When Docker created and started a container, and when it first reported healthy (if it has a healthcheck). */
 export interface ContainerTimes {
   name: string;
   createdMs: number;
-  startedMs: number;
+  startedMs?: number;
   healthyMs?: number;
 }
 
-interface InspectedContainer {
-  Name: string;
-  Created: string;
-  State: { StartedAt: string; Health?: { Log?: { End: string; ExitCode: number }[] } };
+interface DockerEvent {
+  status?: string;
+  Action?: string;
+  timeNano: number;
+  Actor: { Attributes: Record<string, string> };
 }
 
 /**
- * Creation, start and first passing probe of every container whose name starts with `prefix`, from
- * `docker inspect`: the daemon's own clock, not the test's guesses. Docker keeps the last 5 probes,
- * so `healthyMs` is read while the start is recent.
+ * Streams the daemon's container events (create, start, health_status) for names starting with
+ * `prefix` until `stop()`: the daemon's own clock, taken live because `docker inspect` keeps only
+ * the last five probes and the daemon's event buffer is overrun by probe exec events.
  */
-export async function containerTimes(prefix: string): Promise<ContainerTimes[]> {
-  const ids = (await docker(["ps", "-aq", "--filter", `name=^${prefix}`])).split("\n").filter(Boolean);
-  if (ids.length === 0) return [];
-  const inspected = JSON.parse(await docker(["inspect", ...ids])) as InspectedContainer[];
-  return inspected
-    .map((c) => {
-      const firstPass = c.State.Health?.Log?.find((probe) => probe.ExitCode === 0);
-      return {
-        name: c.Name.replace(/^\//, ""),
-        createdMs: Date.parse(c.Created),
-        startedMs: Date.parse(c.State.StartedAt),
-        ...(firstPass ? { healthyMs: Date.parse(firstPass.End) } : {}),
-      };
-    })
-    .sort((a, b) => a.createdMs - b.createdMs);
+export function watchContainerEvents(prefix: string): { stop(): Promise<ContainerTimes[]> } {
+  const child = spawn("docker", ["events", "--filter", "type=container", "--format", "{{json .}}"], { stdio: ["ignore", "pipe", "pipe"] });
+  const times = new Map<string, ContainerTimes>();
+  let buffered = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split("\n");
+    buffered = lines.pop() ?? "";
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      const event = JSON.parse(line) as DockerEvent;
+      const name = event.Actor.Attributes.name ?? "";
+      if (!name.startsWith(prefix)) continue;
+      const at = event.timeNano / 1e6;
+      const action = event.Action ?? event.status ?? "";
+      if (action === "create") times.set(name, { name, createdMs: at });
+      const entry = times.get(name);
+      if (!entry) continue;
+      if (action === "start" && entry.startedMs === undefined) entry.startedMs = at;
+      if (action === "health_status: healthy" && entry.healthyMs === undefined) entry.healthyMs = at;
+    }
+  });
+  return {
+    async stop(): Promise<ContainerTimes[]> {
+      // Events are delivered as they happen; give the last ones a moment to arrive.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      child.kill();
+      return [...times.values()].sort((a, b) => a.createdMs - b.createdMs);
+    },
+  };
 }

@@ -19,7 +19,7 @@ import { builtTempoImage, deployTools, prepareRealComponents } from "../../e2e/d
 import { StackDeployment, type UpResult } from "../../e2e/deploy/stackDeployment";
 import type { TofuTools } from "../../e2e/deploy/tofu";
 import { stackFiles } from "../support/pulumiMocks";
-import { containerTimes, docker, memoryMiB, removeByPrefix } from "../../e2e/support/docker";
+import { docker, memoryMiB, removeByPrefix, watchContainerEvents, type ContainerTimes } from "../../e2e/support/docker";
 import { answer, dashboardQueries, describeQuery, traceResolves, type QueryAnswer } from "../../e2e/support/dashboardQueries";
 import { get, sleep, waitFor } from "../../e2e/support/https";
 import {
@@ -55,14 +55,15 @@ function replaceUpload(container: string, file: string, content: string): InputA
   };
 }
 
-async function deploy(label: string, settings: Settings, alter?: InputAlteration, stack = E2E_STACK, notDeployed = NOT_DEPLOYED): Promise<{ deployment: StackDeployment; up: UpResult }> {
+async function deploy(label: string, settings: Settings, alter?: InputAlteration, stack = E2E_STACK, notDeployed = NOT_DEPLOYED): Promise<{ deployment: StackDeployment; up: UpResult; containerTimes: ContainerTimes[] }> {
   await removeByPrefix(`${stack}-`);
   const deployment = await StackDeployment.prepare({
     stack, config: cliConfig(settings), notDeployed, tools, alter,
     workDir: join(PROJECT_DIR, "e2e", ".work", label),
   });
+  const events = watchContainerEvents(`${stack}-`);
   const up = await deployment.up();
-  return { deployment, up };
+  return { deployment, up, containerTimes: await events.stop() };
 }
 
 /** `pulumi destroy`, then nothing with the stack's prefix may be left. */
@@ -106,11 +107,12 @@ describe("end to end: the program's own resources through OpenTofu and the real 
   describe("a healthy stack", () => {
     let deployment: StackDeployment;
     let up: UpResult;
+    let times: ContainerTimes[];
     let caPem: string;
     let urls: { tempo: string; app: string; collector: string; prometheus: string };
 
     before(async () => {
-      ({ deployment, up } = await deploy("healthy", e2eSettings(tempoImage)));
+      ({ deployment, up, containerTimes: times } = await deploy("healthy", e2eSettings(tempoImage)));
       caPem = String(deployment.program.outputs.caCertificate);
       urls = {
         tempo: String(deployment.program.outputs.tempoApiUrl),
@@ -130,7 +132,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
         summary: string;
         traceIds: string[];
         counters: { delta: { tracesCreated: number } };
-        timings: { elapsedMs: number; tracesVerifiedAfterMs?: number };
+        timings: { elapsedMs: number; readyAfterMs?: number; trafficMs?: number; tracesVerifiedAfterMs?: number };
         metrics: { spanMetrics: { service: string; calls: number; seenAfterMs: number }; serviceGraphEdge: { client: string; server: string; requests: number; failed: number; seenAfterMs: number } };
       };
       assert.equal(report.outcome, "verified");
@@ -148,7 +150,6 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       assert.ok(report.metrics.serviceGraphEdge.failed > 0, "the verification's fail=1 requests fail across the edge");
       assert.equal(await countFound(urls.tempo, caPem, report.traceIds, 30_000), report.traceIds.length);
       // The deployment's critical path on the daemon's clock: first container created -> verified.
-      const times = await containerTimes(`${E2E_STACK}-`);
       const firstCreated = Math.min(...times.map((t) => t.createdMs));
       const verificationStarted = up.finishedAtMs - report.timings.elapsedMs;
       figures.healthy = {
@@ -156,9 +157,11 @@ describe("end to end: the program's own resources through OpenTofu and the real 
         secondsFromFirstContainerToTracesVerified: report.timings.tracesVerifiedAfterMs === undefined ? null : (verificationStarted + report.timings.tracesVerifiedAfterMs - firstCreated) / 1000,
         containers: Object.fromEntries(times.map((t) => [t.name, {
           createdAt: (t.createdMs - firstCreated) / 1000,
-          startedAt: (t.startedMs - firstCreated) / 1000,
+          ...(t.startedMs !== undefined ? { startedAt: (t.startedMs - firstCreated) / 1000 } : {}),
           ...(t.healthyMs !== undefined ? { healthyAt: (t.healthyMs - firstCreated) / 1000 } : {}),
         }])),
+        verificationStartedAt: (verificationStarted - firstCreated) / 1000,
+        verifierSeconds: { tempoReady: (report.timings.readyAfterMs ?? 0) / 1000, traffic: (report.timings.trafficMs ?? 0) / 1000, tracesVerified: (report.timings.tracesVerifiedAfterMs ?? 0) / 1000, total: report.timings.elapsedMs / 1000 },
         secondsApply: up.seconds.apply,
         secondsVerification: up.seconds.commands,
         secondsToVerified: up.seconds.total,

@@ -194,10 +194,12 @@ describe("the program under mocks", () => {
 
       it("waits for health with probes that answer within seconds of the service being ready", () => {
         for (const id of ["app", "appBackend", "grafana"]) {
-          const healthcheck = container(run(), id).inputs.healthcheck as { interval: string; startInterval: string; startPeriod: string; retries: number };
+          const healthcheck = container(run(), id).inputs.healthcheck as Record<string, unknown>;
           assert.equal(container(run(), id).inputs.wait, true, `${id} is waited for`);
-          assert.equal(healthcheck.startInterval, "1s", `${id} probes every second while starting (Docker >= 25)`);
-          assert.ok(Number.parseFloat(healthcheck.interval) <= 2, `${id} probes every ${healthcheck.interval} on older engines`);
+          // Docker runs the first probe one interval after the start.
+          assert.ok(Number.parseFloat(String(healthcheck.interval)) <= 2, `${id} first probes after ${String(healthcheck.interval)}`);
+          // Engines below API 1.44 (Docker 20.10, Debian 12) refuse to create a container with it.
+          assert.equal(healthcheck.startInterval, undefined);
         }
       });
 
