@@ -86,6 +86,11 @@ export class ServiceContainer extends pulumi.ComponentResource {
         // Long enough for the start period and the failures that would then mark it unhealthy.
         waitTimeout: hc ? hc.startPeriodSeconds + (hc.intervalSeconds + hc.timeoutSeconds) * hc.retries : undefined,
         restart: "unless-stopped",
+        // docker stop/restart give the process this long after the signal; the provider's own
+        // stop on replacement or destroy kills at once unless destroyGraceSeconds is set.
+        stopSignal: service.stop.signal,
+        stopTimeout: service.stop.timeoutSeconds,
+        destroyGraceSeconds: service.stop.timeoutSeconds,
         labels: [
           { label: "tracing-stack.stack", value: args.stackName },
           { label: "tracing-stack.service", value: service.id },

@@ -10,7 +10,8 @@ export interface ServiceImageArgs {
 }
 
 /**
- * A pinned image pulled by reference, or the app built from its Dockerfile. `imageRef` changes
+ * A pinned image pulled by reference, or one built from a Dockerfile in the project (the app; the
+ * collector with its queue directory). `imageRef` changes
  * when the image does, which replaces the containers that run it.
  */
 export class ServiceImage extends pulumi.ComponentResource {
@@ -31,6 +32,7 @@ export class ServiceImage extends pulumi.ComponentResource {
             context: path.join(args.projectDir, image.context),
             dockerfile: path.join(args.projectDir, image.dockerfile),
             platform: "linux/amd64",
+            ...(image.args ? { args: image.args } : {}),
           },
           skipPush: true,
         },

@@ -63,6 +63,33 @@ export const FILE_MODES = {
   privateKey: "0440",
 } as const;
 
+/**
+ * The collector's own image (images/collector): the pinned official image plus its queue
+ * directory. Named after the image it extends, so every stack on a host shares one build.
+ */
+export const COLLECTOR_IMAGE_BUILD = {
+  context: "images/collector",
+  dockerfile: "images/collector/Dockerfile",
+  imageName: (baseRef: string): string => `${PROJECT_NAME}/otelcol-contrib:${baseRef.slice(baseRef.lastIndexOf(":") + 1)}`,
+} as const;
+
+/**
+ * Seconds each service gets between SIGTERM and SIGKILL. Tempo: its metrics-generator sleeps 5 s
+ * on stop (modules/generator/generator.go), then flushes remote write (bounded at 10 s in
+ * tempo.yaml), and its query-frontend can wait on an empty tenant queue until a 30 s cleanup that
+ * never comes during shutdown (grafana/tempo#7967): 30 s covers the bounded path, and the ingester
+ * has written every trace to its WAL before that wait. The collector closes its file queue; the
+ * app flushes its spans; Prometheus writes its head block.
+ */
+export const STOP_TIMEOUT_SECONDS = {
+  tempo: 30,
+  collector: 20,
+  app: 10,
+  appBackend: 10,
+  grafana: 10,
+  prometheus: 30,
+} as const;
+
 /** Where each container finds its configuration and TLS material. */
 export const CONTAINER_PATHS = {
   tempo: {
@@ -73,6 +100,8 @@ export const CONTAINER_PATHS = {
   collector: {
     configFile: "/etc/otelcol-contrib/config.yaml",
     tlsDir: "/etc/otelcol-contrib/tls",
+    /** The persistent sending queue (file_storage): a named volume, owned by the collector's uid through its image. */
+    queueDir: "/var/lib/otelcol/file_storage",
   },
   app: {
     tlsDir: "/etc/app/tls",

@@ -1,4 +1,4 @@
-import { CONTAINER_PATHS, CONTAINER_PORTS, FILE_MODES, IMAGE_UIDS, SERVICE_GID } from "./constants";
+import { COLLECTOR_IMAGE_BUILD, CONTAINER_PATHS, CONTAINER_PORTS, FILE_MODES, IMAGE_UIDS, SERVICE_GID, STOP_TIMEOUT_SECONDS } from "./constants";
 import type { ServiceId, StackConfig } from "./config";
 import type { CertificateSpec, ContainerFile, HealthcheckModel, ImageModel, PortModel, ServiceModel } from "./types";
 import type { HostPortName } from "./config";
@@ -62,6 +62,17 @@ function pinned(ref: string): ImageModel {
   return { kind: "pinned", ref };
 }
 
+/** The pinned collector plus its queue directory, built once per host (see images/collector). */
+function collectorImage(baseRef: string): ImageModel {
+  return {
+    kind: "build",
+    context: COLLECTOR_IMAGE_BUILD.context,
+    dockerfile: COLLECTOR_IMAGE_BUILD.dockerfile,
+    imageName: COLLECTOR_IMAGE_BUILD.imageName(baseRef),
+    args: { COLLECTOR_IMAGE: baseRef },
+  };
+}
+
 /** A service before its rendered config files and environment are attached. */
 export type ServiceSkeleton = Omit<ServiceModel, "files" | "env" | "command" | "healthcheck"> & {
   healthcheck?: HealthcheckModel;
@@ -83,6 +94,8 @@ function skeleton(
     ports,
     certificate: certificateFor(config, id),
     volumes,
+    // Every process here shuts down cleanly on SIGTERM (Docker's default); the timeout is what differs.
+    stop: { signal: "SIGTERM", timeoutSeconds: STOP_TIMEOUT_SECONDS[id] },
   };
 }
 
@@ -105,11 +118,19 @@ export function serviceSkeletons(config: StackConfig): Record<ServiceId, Service
       ],
       [{ volumeName: `${config.stackName}-tempo-data`, containerPath: CONTAINER_PATHS.tempo.dataDir, retainOnDelete: config.keepDataVolume }],
     ),
-    collector: skeleton(config, "collector", pinned(config.images.collector), [
-      { name: "otlpGrpc", containerPort: CONTAINER_PORTS.collectorOtlpGrpc, protocol: "grpc", tls: "tls", published: published(config, "collectorOtlpGrpc") },
-      { name: "otlpHttp", containerPort: CONTAINER_PORTS.collectorOtlpHttp, protocol: "http", tls: "tls", published: published(config, "collectorOtlpHttp") },
-      { name: "healthCheck", containerPort: CONTAINER_PORTS.collectorHealthCheck, protocol: "http", tls: "tls" },
-    ]),
+    collector: skeleton(
+      config,
+      "collector",
+      collectorImage(config.images.collector),
+      [
+        { name: "otlpGrpc", containerPort: CONTAINER_PORTS.collectorOtlpGrpc, protocol: "grpc", tls: "tls", published: published(config, "collectorOtlpGrpc") },
+        { name: "otlpHttp", containerPort: CONTAINER_PORTS.collectorOtlpHttp, protocol: "http", tls: "tls", published: published(config, "collectorOtlpHttp") },
+        { name: "healthCheck", containerPort: CONTAINER_PORTS.collectorHealthCheck, protocol: "http", tls: "tls" },
+      ],
+      // The sending queue outlives the container, like Tempo's data: spans accepted while Tempo
+      // is down survive a collector restart or replacement.
+      [{ volumeName: `${config.stackName}-collector-queue`, containerPath: CONTAINER_PATHS.collector.queueDir, retainOnDelete: config.keepDataVolume }],
+    ),
     app: skeleton(config, "app", appImage, [
       { name: "http", containerPort: CONTAINER_PORTS.appHttp, protocol: "http", tls: "tls", published: published(config, "app") },
     ]),

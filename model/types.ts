@@ -65,7 +65,14 @@ export interface HealthcheckModel {
 
 export type ImageModel =
   | { kind: "pinned"; ref: string }
-  | { kind: "build"; context: string; dockerfile: string; imageName: string };
+  | { kind: "build"; context: string; dockerfile: string; imageName: string; args?: Record<string, string> };
+
+/** How Docker stops a container: the signal its process shuts down cleanly on, and how long it may take. */
+export interface StopModel {
+  signal: "SIGTERM" | "SIGINT";
+  /** Seconds between the signal and SIGKILL, on `docker stop`/`restart` and on replacement or destroy. */
+  timeoutSeconds: number;
+}
 
 export interface ServiceModel {
   id: ServiceId;
@@ -83,6 +90,7 @@ export interface ServiceModel {
   volumes: VolumeMount[];
   /** Set where the image ships a tool that can probe over TLS; Pulumi then waits for health. */
   healthcheck?: HealthcheckModel;
+  stop: StopModel;
 }
 
 /** Who opens a connection: a service, or a program on the Docker host (verifier, browser, Grafana provider). */

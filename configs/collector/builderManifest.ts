@@ -62,6 +62,8 @@ const MODULES: Record<ComponentKind, Readonly<Record<string, GoModSpec>>> = {
   },
   extensions: {
     health_check: `${CONTRIB}/extension/healthcheckextension ${BETA_VERSION}`,
+    // Its own module since the storage extensions were split (metadata.yaml type: file_storage).
+    file_storage: `${CONTRIB}/extension/storage/filestorage ${BETA_VERSION}`,
   },
 };
 

@@ -1,5 +1,6 @@
 import { parse } from "yaml";
 import { renderConfigYaml } from "../yaml";
+import { CONTAINER_PATHS } from "../../model/constants";
 import { linkById } from "../../model/links";
 import { portOf, tlsFilePaths } from "../../model/services";
 import type { StackTopology } from "../../model/types";
@@ -7,6 +8,8 @@ import type { StackTopology } from "../../model/types";
 /** Exporter type for OTLP over gRPC in collector >= v0.144.0 (`otlp` is a deprecated alias). */
 export const OTLP_GRPC_EXPORTER_TYPE = "otlp_grpc";
 export const TEMPO_EXPORTER_ID = `${OTLP_GRPC_EXPORTER_TYPE}/tempo`;
+/** The storage extension that holds the exporter's sending queue on the collector's data volume. */
+export const QUEUE_STORAGE_ID = "file_storage/queue";
 
 export function renderCollectorConfig(model: StackTopology): string {
   const collector = model.services.collector;
@@ -34,16 +37,23 @@ export function renderCollectorConfig(model: StackTopology): string {
       [TEMPO_EXPORTER_ID]: {
         endpoint: `${toTempo.dialHost}:${toTempo.dialPort}`,
         tls: { ca_file: toTempo.clientCaFile, server_name_override: toTempo.serverName },
-        // Queue and retry carry spans across a Tempo restart instead of dropping them.
-        sending_queue: { enabled: true, num_consumers: 4, queue_size: 10000 },
+        // Queue and retry carry spans across a Tempo restart instead of dropping them. The queue
+        // lives in file_storage on a named volume, so a collector restarted (or replaced) while
+        // Tempo is down resends what it had accepted instead of losing it.
+        sending_queue: { enabled: true, num_consumers: 4, queue_size: 10000, storage: QUEUE_STORAGE_ID },
         retry_on_failure: { enabled: true, initial_interval: "1s", max_interval: "10s", max_elapsed_time: "10m" },
       },
     },
     extensions: {
+      [QUEUE_STORAGE_ID]: {
+        directory: CONTAINER_PATHS.collector.queueDir,
+        // Reclaims the space of sent batches when the collector starts and once the queue drains.
+        compaction: { on_start: true, on_rebound: true, directory: CONTAINER_PATHS.collector.queueDir },
+      },
       health_check: { endpoint: `0.0.0.0:${portOf(collector, "healthCheck").containerPort}`, tls: serverTls },
     },
     service: {
-      extensions: ["health_check"],
+      extensions: ["health_check", QUEUE_STORAGE_ID],
       pipelines: {
         traces: {
           receivers: ["otlp"],

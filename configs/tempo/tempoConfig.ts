@@ -57,6 +57,8 @@ export function renderTempoConfig(model: StackTopology): string {
       grpc_listen_address: "0.0.0.0",
       grpc_listen_port: internalGrpc.containerPort,
       log_level: "info",
+      // Bounds the HTTP drain at shutdown (default 30 s), so a restart fits the container's stop timeout.
+      graceful_shutdown_timeout: "10s",
       http_tls_config: serverTls,
       ...(internalGrpc.tls === "tls" ? { grpc_tls_config: serverTls } : {}),
     },
@@ -93,7 +95,12 @@ export function renderTempoConfig(model: StackTopology): string {
       },
       // The generator's remote-write WAL. Tempo clears it at start-up (generator/storage/instance.go),
       // so it needs no volume of its own; it sits beside the traces' WAL on the data volume.
-      storage: { path: `${dataDir}/generator/wal`, remote_write: [remoteWrite(toPrometheus)] },
+      storage: {
+        path: `${dataDir}/generator/wal`,
+        remote_write: [remoteWrite(toPrometheus)],
+        // The last remote write at shutdown may take this long (default 1 m, longer than any stop timeout).
+        remote_write_flush_deadline: "10s",
+      },
     },
     querier: {
       frontend_worker: {

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { loadStackModelFromFile, SERVICE_IDS } from "../../model";
 import { fakePem, ofType, PROJECT_DIR, runProgram, stackFiles, VERIFIED_REPORT, waitsFor } from "../support/pulumiMocks";
@@ -42,9 +44,10 @@ describe("the program under mocks", () => {
         assert.equal(count("tls:index/privateKey:PrivateKey"), SERVICE_IDS.length + 1);
         assert.equal(count("tls:index/locallySignedCert:LocallySignedCert"), SERVICE_IDS.length);
         assert.equal(count("docker:index/network:Network"), 1);
-        assert.equal(count("docker:index/volume:Volume"), 1);
-        assert.equal(count("docker:index/remoteImage:RemoteImage"), 4);
-        assert.equal(count("docker:index/image:Image"), 1);
+        assert.equal(count("docker:index/volume:Volume"), 2);
+        // Tempo, Grafana and Prometheus pulled; the app and the collector (with its queue directory) built.
+        assert.equal(count("docker:index/remoteImage:RemoteImage"), 3);
+        assert.equal(count("docker:index/image:Image"), 2);
         assert.deepEqual(ofType(run(), "docker:index/container:Container").map((c) => c.name).sort(), [...SERVICE_IDS].sort());
         assert.equal(count("pulumi:providers:grafana"), 1);
         assert.deepEqual(ofType(run(), "grafana:oss/dataSource:DataSource").map((d) => d.inputs.type).sort(), ["prometheus", "tempo"]);
@@ -56,7 +59,7 @@ describe("the program under mocks", () => {
       it("names every container, network and volume after the stack", () => {
         for (const c of ofType(run(), "docker:index/container:Container")) assert.match(c.inputs.name as string, new RegExp(`^${stack}-`));
         assert.equal(ofType(run(), "docker:index/network:Network")[0]!.inputs.name, `${stack}-tracing-stack`);
-        assert.equal(ofType(run(), "docker:index/volume:Volume")[0]!.inputs.name, `${stack}-tempo-data`);
+        assert.deepEqual(ofType(run(), "docker:index/volume:Volume").map((v) => v.inputs.name).sort(), [`${stack}-collector-queue`, `${stack}-tempo-data`]);
         for (const c of ofType(run(), "docker:index/container:Container")) {
           assert.deepEqual(c.inputs.networksAdvanced, [{ name: `${stack}-tracing-stack`, aliases: [model.services[c.name as "tempo"].networkAlias] }]);
         }
@@ -121,17 +124,42 @@ describe("the program under mocks", () => {
         }
       });
 
-      it("keeps Tempo's data on a named volume, retained only when the stack asks", () => {
+      it("keeps Tempo's data and the collector's queue on named volumes, retained only when the stack asks", () => {
         const tempo = container(run(), "tempo");
         assert.deepEqual(tempo.inputs.volumes, [{ volumeName: `${stack}-tempo-data`, containerPath: "/var/tempo" }]);
+        const collector = container(run(), "collector");
+        assert.deepEqual(collector.inputs.volumes, [{ volumeName: `${stack}-collector-queue`, containerPath: "/var/lib/otelcol/file_storage" }]);
         assert.equal(model.services.tempo.volumes[0]!.retainOnDelete, model.config.keepDataVolume);
+        assert.equal(model.services.collector.volumes[0]!.retainOnDelete, model.config.keepDataVolume);
+      });
+
+      it("runs the pinned collector through its own image, whose queue directory belongs to the collector's uid", () => {
+        const build = ofType(run(), "docker:index/image:Image").find((i) => String(i.inputs.imageName).includes("/otelcol-contrib:"));
+        assert.ok(build, "the collector image is built");
+        const args = (build.inputs.build as { args: Record<string, string> }).args;
+        assert.equal(args.COLLECTOR_IMAGE, model.config.images.collector);
+        const dockerfile = readFileSync(join(PROJECT_DIR, "images", "collector", "Dockerfile"), "utf8");
+        assert.match(dockerfile, /^FROM \$\{COLLECTOR_IMAGE\}$/m);
+        const uid = model.services.collector.user.split(":")[0];
+        assert.match(dockerfile, new RegExp(`^COPY --chown=${uid}:0 queue/ ${model.services.collector.volumes[0]!.containerPath}/$`, "m"));
+      });
+
+      it("gives every service a stop timeout that replacement and destroy honour too", () => {
+        for (const id of SERVICE_IDS) {
+          const c = container(run(), id);
+          assert.equal(c.inputs.stopSignal, "SIGTERM");
+          assert.equal(c.inputs.stopTimeout, model.services[id].stop.timeoutSeconds);
+          // Without it the provider kills the container at once when replacing or destroying it.
+          assert.equal(c.inputs.destroyGraceSeconds, model.services[id].stop.timeoutSeconds);
+        }
+        assert.ok(model.services.tempo.stop.timeoutSeconds >= 30, "Tempo's generator sleeps 5 s and its frontend may wait out a 30 s cleanup");
       });
 
       it("runs the app and its backend from one build, the app calling the backend over HTTPS under another service name", () => {
         const app = container(run(), "app");
         const backend = container(run(), "appBackend");
         assert.equal(app.inputs.image, backend.inputs.image);
-        assert.equal(ofType(run(), "docker:index/image:Image").length, 1);
+        assert.equal(ofType(run(), "docker:index/image:Image").filter((i) => String(i.inputs.imageName).includes("/app:")).length, 1, "one build serves both");
         const envOf = (c: RecordedResource) => new Map(envs(c).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
         const appEnv = envOf(app);
         const backendEnv = envOf(backend);

@@ -81,8 +81,16 @@ describe("collector config", () => {
     assert.equal(exporter.retry_on_failure.enabled, true);
   });
 
+  it("keeps the sending queue in file_storage on the collector's queue volume, so a restart keeps what Tempo has not taken", () => {
+    const exporter = collector.exporters["otlp_grpc/tempo"];
+    assert.equal(exporter.sending_queue.storage, "file_storage/queue");
+    assert.ok(collector.service.extensions.includes("file_storage/queue"), "a storage extension must be enabled to be used");
+    const queueDir = collector.extensions["file_storage/queue"].directory;
+    assert.deepEqual(model.services.collector.volumes.map((v: { containerPath: string }) => v.containerPath), [queueDir]);
+  });
+
   it("has a TLS health check and TLS receivers on all interfaces", () => {
-    assert.deepEqual(collector.service.extensions, ["health_check"]);
+    assert.deepEqual(collector.service.extensions, ["health_check", "file_storage/queue"]);
     assert.ok(collector.extensions.health_check.tls);
     for (const proto of ["grpc", "http"]) assert.match(collector.receivers.otlp.protocols[proto].endpoint, /^0\.0\.0\.0:/);
   });
@@ -92,7 +100,7 @@ describe("collector config", () => {
       receivers: ["otlp"],
       processors: ["batch", "memory_limiter"],
       exporters: ["otlp_grpc"],
-      extensions: ["health_check"],
+      extensions: ["file_storage", "health_check"],
     });
   });
 });
