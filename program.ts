@@ -39,6 +39,9 @@ export interface StackOutputs {
   collectorOtlpGrpcUrl: string;
   collectorOtlpHttpUrl: string;
   caCertificate: pulumi.Output<string>;
+  /** Under mutual TLS: what users' services (and the verifier) present to the stack's endpoints. */
+  clientCertificate: pulumi.Output<string> | undefined;
+  clientPrivateKey: pulumi.Output<string> | undefined;
   grafanaAdminPassword: pulumi.Output<string>;
   grafanaDashboardUrls: pulumi.Output<string[]>;
   verification: pulumi.Output<unknown>;
@@ -57,7 +60,8 @@ export function deployStack(projectDir: string): StackOutputs {
 
   const certificates = {} as Record<ServiceId, CertificateSpec>;
   for (const id of SERVICE_IDS) certificates[id] = model.services[id].certificate;
-  const pki = new StackPki("pki", { ca: model.ca, certificates });
+  const pki = new StackPki("pki", { ca: model.ca, certificates, hostClient: model.hostClientCertificate });
+  const mutualTls = model.config.tls.mutual;
   const network = new StackNetwork("network", { networkName: model.networkName });
 
   const containers = {} as Record<ServiceId, ServiceContainer>;
@@ -96,6 +100,7 @@ export function deployStack(projectDir: string): StackOutputs {
       url: model.hostUrls.grafana,
       adminPassword: grafanaAdminPassword,
       caCertificatePem: pki.caCertificatePem,
+      clientCertificate: pki.services.grafana,
       datasources: [datasources.tempo, datasources.prometheus],
       folder: { uid: `tracing-stack-${stackName}`.slice(0, 40), title: `Tracing stack (${stackName})` },
       dashboards: stackDashboards(model),
@@ -113,6 +118,7 @@ export function deployStack(projectDir: string): StackOutputs {
       prometheusUrl: model.hostUrls.prometheus,
       serviceGraphEdge: { client: model.config.appServiceName, server: model.config.appBackendServiceName },
       caCertificatePem: pki.caCertificatePem,
+      ...(mutualTls ? { clientCertificate: pki.hostClient } : {}),
       traces: model.config.verification.traces,
       minFraction: model.config.verification.minFraction,
       deadlineSeconds: model.config.verification.deadlineSeconds,
@@ -137,6 +143,8 @@ export function deployStack(projectDir: string): StackOutputs {
     collectorOtlpGrpcUrl: model.hostUrls.collectorOtlpGrpc,
     collectorOtlpHttpUrl: model.hostUrls.collectorOtlpHttp,
     caCertificate: pki.caCertificatePem,
+    clientCertificate: mutualTls ? pki.hostClient.certificatePem : undefined,
+    clientPrivateKey: mutualTls ? pulumi.secret(pki.hostClient.privateKeyPem) : undefined,
     grafanaAdminPassword: pulumi.secret(grafanaAdminPassword),
     grafanaDashboardUrls: provisioning.dashboardUrls,
     verification: report,

@@ -6,6 +6,8 @@ export interface GrafanaProvisioningArgs {
   url: string;
   adminPassword: pulumi.Input<string>;
   caCertificatePem: pulumi.Input<string>;
+  /** Grafana's own certificate and key, presented to datasources that require a client certificate. */
+  clientCertificate: { certificatePem: pulumi.Input<string>; privateKeyPem: pulumi.Input<string> };
   datasources: DatasourceSpec[];
   folder: { uid: string; title: string };
   dashboards: Record<string, unknown>[];
@@ -46,7 +48,11 @@ export class GrafanaProvisioning extends pulumi.ComponentResource {
             isDefault: ds.type === "tempo",
             jsonDataEncoded: JSON.stringify(ds.jsonData),
             secureJsonDataEncoded: pulumi.secret(
-              pulumi.output(args.caCertificatePem).apply((ca) => JSON.stringify({ tlsCACert: ca })),
+              pulumi
+                .all([args.caCertificatePem, args.clientCertificate.certificatePem, args.clientCertificate.privateKeyPem])
+                .apply(([ca, cert, key]) =>
+                  JSON.stringify({ tlsCACert: ca, ...(ds.presentsClientCertificate ? { tlsClientCert: cert, tlsClientKey: key } : {}) }),
+                ),
             ),
           },
           child,

@@ -11,12 +11,18 @@ export interface ServiceTlsMaterial {
 export interface StackPkiArgs {
   ca: StackModel["ca"];
   certificates: Record<ServiceId, CertificateSpec>;
+  /** The identity of programs on the host (verifier, users' services) under mutual TLS. */
+  hostClient: CertificateSpec;
 }
 
-/** The stack's certificate authority and one key + certificate per service, as the model specifies. */
+/**
+ * The stack's certificate authority, one key + certificate per service, and the host client's,
+ * as the model specifies.
+ */
 export class StackPki extends pulumi.ComponentResource {
   readonly caCertificatePem: pulumi.Output<string>;
   readonly services: Record<ServiceId, ServiceTlsMaterial>;
+  readonly hostClient: ServiceTlsMaterial;
 
   constructor(name: string, args: StackPkiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tracing-stack:index:StackPki", name, {}, opts);
@@ -37,8 +43,7 @@ export class StackPki extends pulumi.ComponentResource {
     );
     this.caCertificatePem = caCert.certPem;
 
-    const services = {} as Record<ServiceId, ServiceTlsMaterial>;
-    for (const [id, spec] of Object.entries(args.certificates) as [ServiceId, CertificateSpec][]) {
+    const issue = (id: string, spec: CertificateSpec): ServiceTlsMaterial => {
       const key = new tls.PrivateKey(`${name}-${id}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, parent);
       const request = new tls.CertRequest(
         `${name}-${id}-csr`,
@@ -64,8 +69,11 @@ export class StackPki extends pulumi.ComponentResource {
         },
         parent,
       );
-      services[id] = { certificatePem: cert.certPem, privateKeyPem: pulumi.secret(key.privateKeyPem) };
-    }
+      return { certificatePem: cert.certPem, privateKeyPem: pulumi.secret(key.privateKeyPem) };
+    };
+    const services = {} as Record<ServiceId, ServiceTlsMaterial>;
+    for (const [id, spec] of Object.entries(args.certificates) as [ServiceId, CertificateSpec][]) services[id] = issue(id, spec);
+    this.hostClient = issue("host-client", args.hostClient);
     this.services = services;
 
     this.registerOutputs({ caCertificatePem: this.caCertificatePem });

@@ -13,6 +13,8 @@ export interface PostDeployVerificationArgs {
   /** The service-graph edge the traffic must create: the app calling its backend. */
   serviceGraphEdge: { client: string; server: string };
   caCertificatePem: pulumi.Input<string>;
+  /** Under mutual TLS, the host client certificate the verifier presents to every endpoint. */
+  clientCertificate?: { certificatePem: pulumi.Input<string>; privateKeyPem: pulumi.Input<string> };
   traces: number;
   minFraction: number;
   deadlineSeconds: number;
@@ -57,6 +59,9 @@ export class PostDeployVerification extends pulumi.ComponentResource {
           VERIFY_PROMETHEUS_URL: args.prometheusUrl,
           VERIFY_SERVICE_GRAPH_EDGE: `${args.serviceGraphEdge.client},${args.serviceGraphEdge.server}`,
           VERIFY_CA_PEM: args.caCertificatePem,
+          ...(args.clientCertificate
+            ? { VERIFY_CLIENT_CERT_PEM: args.clientCertificate.certificatePem, VERIFY_CLIENT_KEY_PEM: pulumi.secret(args.clientCertificate.privateKeyPem) }
+            : {}),
         },
         triggers: args.triggers,
       },

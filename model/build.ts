@@ -65,13 +65,14 @@ function appImageService(
   const http = portOf(t.services[id], "http");
   const { config } = t;
   const downstream = downstreamLinkId ? linkById(t.links, downstreamLinkId) : undefined;
+  const exportLink = linkById(t.links, exportLinkId);
   return {
     command: [],
     env: {
       OTEL_SERVICE_NAME: text(serviceName),
       OTEL_RESOURCE_ATTRIBUTES: text(`service.version=${imageTag(t.services[id].image)},deployment.environment=${config.deploymentEnvironment}`),
       OTEL_EXPORTER_OTLP_PROTOCOL: text("grpc"),
-      OTEL_EXPORTER_OTLP_ENDPOINT: text(urlOf(t, exportLinkId)),
+      OTEL_EXPORTER_OTLP_ENDPOINT: text(linkUrl(exportLink)),
       OTEL_EXPORTER_OTLP_CERTIFICATE: text(tls.caFile),
       OTEL_TRACES_SAMPLER: text("parentbased_always_on"),
       HOST: text("0.0.0.0"),
@@ -79,8 +80,16 @@ function appImageService(
       TLS_CERT_FILE: text(tls.certFile),
       TLS_KEY_FILE: text(tls.keyFile),
       TLS_CA_FILE: text(tls.caFile),
+      ...(exportLink.clientCertificate
+        ? { OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: text(exportLink.clientCertificate.certFile), OTEL_EXPORTER_OTLP_CLIENT_KEY: text(exportLink.clientCertificate.keyFile) }
+        : {}),
+      // The app's own server demands client certificates like every other server of the stack.
+      TLS_CLIENT_AUTH: text(http.clientAuth === "required" ? "require" : "none"),
       ...(downstream ? { DOWNSTREAM_URL: text(linkUrl(downstream)) } : {}),
       ...(downstream?.clientCaFile ? { DOWNSTREAM_CA_FILE: text(downstream.clientCaFile) } : {}),
+      ...(downstream?.clientCertificate
+        ? { DOWNSTREAM_CLIENT_CERTIFICATE: text(downstream.clientCertificate.certFile), DOWNSTREAM_CLIENT_KEY: text(downstream.clientCertificate.keyFile) }
+        : {}),
     },
     files: tlsFiles(id),
     healthcheck: healthcheck(["CMD", "node", "dist/healthcheck.js"]),
@@ -186,6 +195,15 @@ export function assembleStackModel(topology: StackTopology): StackModel {
     links: topology.links,
     startsAfter,
     startOrder: startOrder(startsAfter),
+    hostClientCertificate: {
+      commonName: `${PROJECT_NAME} ${config.stackName} client`,
+      // A client identity only: it serves no TLS and names no host.
+      dnsNames: [],
+      ipAddresses: [],
+      allowedUses: ["digital_signature", "key_encipherment", "client_auth"],
+      validityHours: config.certificates.validityHours,
+      earlyRenewalHours: config.certificates.earlyRenewalHours,
+    },
     ca: {
       commonName: `${PROJECT_NAME} ${config.stackName} CA`,
       // The CA outlives the certificates it signs, so renewing them never needs a new CA.

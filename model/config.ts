@@ -20,7 +20,11 @@ export interface StackConfig {
   hostPorts: Record<HostPortName, number>;
   networkAliases: Record<ServiceId, string>;
   images: { tempo: string; collector: string; grafana: string; prometheus: string; app: AppImageSource };
-  tls: { tempoInternalGrpc: TlsMode };
+  /**
+   * `mutual`: every server that can requires a client certificate signed by the stack CA, and
+   * every client presents its own (the host's programs: the stack's clientCertificate output).
+   */
+  tls: { tempoInternalGrpc: TlsMode; mutual: boolean };
   appServiceName: string;
   /** The second container of the app image, which the app calls: the service graph's edge. */
   appBackendServiceName: string;
@@ -54,6 +58,11 @@ const STACK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
 const key = (path: string): string => `${PROJECT_NAME}:${path}`;
+
+/** 127.0.0.0/8: reachable from this machine only. */
+export function isLoopback(ipv4: string): boolean {
+  return ipv4.startsWith("127.");
+}
 
 /**
  * Reads one setting group while recording problems instead of throwing, so the user sees every
@@ -246,8 +255,20 @@ export function parseStackConfig(stackName: string, raw: Readonly<Record<string,
   }
 
   const tlsRaw = r.object("tls");
-  r.unknownFields("tls", tlsRaw, ["tempoInternalGrpc"]);
-  const tls = { tempoInternalGrpc: r.tlsMode("tls.tempoInternalGrpc", tlsRaw.tempoInternalGrpc, "tls") };
+  r.unknownFields("tls", tlsRaw, ["tempoInternalGrpc", "mutual"]);
+  const tls = {
+    tempoInternalGrpc: r.tlsMode("tls.tempoInternalGrpc", tlsRaw.tempoInternalGrpc, "tls"),
+    mutual: r.boolean("tls.mutual", tlsRaw.mutual, true),
+  };
+  // Published beyond this machine, the receivers and APIs would take spans and answer queries from
+  // anyone who trusts the CA (which is public): only a client certificate keeps strangers out.
+  if (!tls.mutual && IPV4.test(hostBindAddress) && !isLoopback(hostBindAddress)) {
+    r.problem(
+      "tls.mutual",
+      `is false while hostBindAddress is ${hostBindAddress}: the collector's receivers and the Tempo and Prometheus APIs would accept any client on the network.`,
+      "set tls.mutual to true (the default; users' services then present the stack's clientCertificate output), or bind to 127.0.0.1.",
+    );
+  }
 
   const appServiceName = r.string("appServiceName", raw.appServiceName, DEFAULTS.appServiceName);
   const appBackendServiceName = r.string("appBackendServiceName", raw.appBackendServiceName, `${appServiceName}-backend`);

@@ -59,17 +59,22 @@ export function buildLinks(services: Record<ServiceId, ServiceSkeleton>): LinkMo
         dialHost: HOST_DIAL_NAME,
         dialPort: port.published.port,
         tls: port.tls,
+        clientAuth: port.clientAuth,
         serverName: HOST_DIAL_NAME,
       };
     }
     const selfDial = def.client === def.server;
+    const own = tlsFilePaths(def.client);
     return {
       ...def,
       protocol: port.protocol,
       dialHost: selfDial ? LOOPBACK_ADDRESS : server.networkAlias,
       dialPort: port.containerPort,
       tls: port.tls,
-      clientCaFile: tlsFilePaths(def.client).caFile,
+      clientCaFile: own.caFile,
+      clientAuth: port.clientAuth,
+      // Service certificates carry client_auth: each service proves who it is with its own.
+      ...(port.clientAuth === "required" ? { clientCertificate: { certFile: own.certFile, keyFile: own.keyFile } } : {}),
       serverName: server.networkAlias,
     };
   });

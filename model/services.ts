@@ -101,6 +101,8 @@ function skeleton(
 
 export function serviceSkeletons(config: StackConfig): Record<ServiceId, ServiceSkeleton> {
   const internalGrpcTls = config.tls.tempoInternalGrpc;
+  // Grafana's HTTPS server has no client CA setting: it authenticates users by login instead.
+  const clientAuth: PortModel["clientAuth"] = config.tls.mutual ? "required" : "none";
   const appImage: ImageModel =
     config.images.app.kind === "build"
       ? { kind: "build", context: config.images.app.context, dockerfile: config.images.app.dockerfile, imageName: config.images.app.imageName }
@@ -111,10 +113,10 @@ export function serviceSkeletons(config: StackConfig): Record<ServiceId, Service
       "tempo",
       pinned(config.images.tempo),
       [
-        { name: "httpApi", containerPort: CONTAINER_PORTS.tempoHttpApi, protocol: "http", tls: "tls", published: published(config, "tempoApi") },
-        { name: "internalGrpc", containerPort: CONTAINER_PORTS.tempoInternalGrpc, protocol: "grpc", tls: internalGrpcTls },
-        { name: "otlpGrpc", containerPort: CONTAINER_PORTS.tempoOtlpGrpc, protocol: "grpc", tls: "tls" },
-        { name: "otlpHttp", containerPort: CONTAINER_PORTS.tempoOtlpHttp, protocol: "http", tls: "tls" },
+        { name: "httpApi", containerPort: CONTAINER_PORTS.tempoHttpApi, protocol: "http", tls: "tls", clientAuth, published: published(config, "tempoApi") },
+        { name: "internalGrpc", containerPort: CONTAINER_PORTS.tempoInternalGrpc, protocol: "grpc", tls: internalGrpcTls, clientAuth: internalGrpcTls === "tls" ? clientAuth : "none" },
+        { name: "otlpGrpc", containerPort: CONTAINER_PORTS.tempoOtlpGrpc, protocol: "grpc", tls: "tls", clientAuth },
+        { name: "otlpHttp", containerPort: CONTAINER_PORTS.tempoOtlpHttp, protocol: "http", tls: "tls", clientAuth },
       ],
       [{ volumeName: `${config.stackName}-tempo-data`, containerPath: CONTAINER_PATHS.tempo.dataDir, retainOnDelete: config.keepDataVolume }],
     ),
@@ -123,26 +125,26 @@ export function serviceSkeletons(config: StackConfig): Record<ServiceId, Service
       "collector",
       collectorImage(config.images.collector),
       [
-        { name: "otlpGrpc", containerPort: CONTAINER_PORTS.collectorOtlpGrpc, protocol: "grpc", tls: "tls", published: published(config, "collectorOtlpGrpc") },
-        { name: "otlpHttp", containerPort: CONTAINER_PORTS.collectorOtlpHttp, protocol: "http", tls: "tls", published: published(config, "collectorOtlpHttp") },
-        { name: "healthCheck", containerPort: CONTAINER_PORTS.collectorHealthCheck, protocol: "http", tls: "tls" },
+        { name: "otlpGrpc", containerPort: CONTAINER_PORTS.collectorOtlpGrpc, protocol: "grpc", tls: "tls", clientAuth, published: published(config, "collectorOtlpGrpc") },
+        { name: "otlpHttp", containerPort: CONTAINER_PORTS.collectorOtlpHttp, protocol: "http", tls: "tls", clientAuth, published: published(config, "collectorOtlpHttp") },
+        { name: "healthCheck", containerPort: CONTAINER_PORTS.collectorHealthCheck, protocol: "http", tls: "tls", clientAuth },
       ],
       // The sending queue outlives the container, like Tempo's data: spans accepted while Tempo
       // is down survive a collector restart or replacement.
       [{ volumeName: `${config.stackName}-collector-queue`, containerPath: CONTAINER_PATHS.collector.queueDir, retainOnDelete: config.keepDataVolume }],
     ),
     app: skeleton(config, "app", appImage, [
-      { name: "http", containerPort: CONTAINER_PORTS.appHttp, protocol: "http", tls: "tls", published: published(config, "app") },
+      { name: "http", containerPort: CONTAINER_PORTS.appHttp, protocol: "http", tls: "tls", clientAuth, published: published(config, "app") },
     ]),
     // The same image under another service name; only the app calls it, so nothing is published.
     appBackend: skeleton(config, "appBackend", appImage, [
-      { name: "http", containerPort: CONTAINER_PORTS.appHttp, protocol: "http", tls: "tls" },
+      { name: "http", containerPort: CONTAINER_PORTS.appHttp, protocol: "http", tls: "tls", clientAuth },
     ]),
     grafana: skeleton(config, "grafana", pinned(config.images.grafana), [
-      { name: "http", containerPort: CONTAINER_PORTS.grafanaHttp, protocol: "http", tls: "tls", published: published(config, "grafana") },
+      { name: "http", containerPort: CONTAINER_PORTS.grafanaHttp, protocol: "http", tls: "tls", clientAuth: "none", published: published(config, "grafana") },
     ]),
     prometheus: skeleton(config, "prometheus", pinned(config.images.prometheus), [
-      { name: "http", containerPort: CONTAINER_PORTS.prometheusHttp, protocol: "http", tls: "tls", published: published(config, "prometheus") },
+      { name: "http", containerPort: CONTAINER_PORTS.prometheusHttp, protocol: "http", tls: "tls", clientAuth, published: published(config, "prometheus") },
     ]),
   };
 }

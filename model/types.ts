@@ -4,6 +4,9 @@ export type { AppImageSource, HostPortName, ServiceId, StackConfig, TlsMode };
 
 export type Protocol = "grpc" | "http";
 
+/** Whether a TLS server demands a client certificate signed by the stack CA. */
+export type ClientAuth = "required" | "none";
+
 /** A port a service listens on inside its container, and where (if anywhere) it is published. */
 export interface PortModel {
   /** Stable name, e.g. `otlpGrpc`; links refer to ports by it. */
@@ -11,6 +14,7 @@ export interface PortModel {
   containerPort: number;
   protocol: Protocol;
   tls: TlsMode;
+  clientAuth: ClientAuth;
   /** Published on the Docker host; absent for ports only the stack's network reaches. */
   published?: { hostPortName: HostPortName; address: string; port: number };
 }
@@ -116,6 +120,13 @@ export interface LinkModel {
   tls: TlsMode;
   /** In-container path of the CA the client trusts; undefined for host clients, which get the PEM. */
   clientCaFile?: string;
+  /** The server's demand, copied from its port: with "required" the client must present a certificate. */
+  clientAuth: ClientAuth;
+  /**
+   * The certificate and key the client presents (its own service certificate), when the server
+   * requires one. Host clients present the stack's clientCertificate output instead.
+   */
+  clientCertificate?: { certFile: string; keyFile: string };
   /** The name the client checks in the server certificate. */
   serverName: string;
 }
@@ -131,6 +142,8 @@ export interface StackModel {
   /** Every service once, each after all it starts after: the order containers are declared in. */
   startOrder: ServiceId[];
   ca: { commonName: string; validityHours: number; earlyRenewalHours: number };
+  /** The certificate the stack issues for programs on the host (verifier, users' services) under mutual TLS. */
+  hostClientCertificate: CertificateSpec;
   /** URLs a user (and the verifier) opens on the Docker host. */
   hostUrls: { grafana: string; tempoApi: string; app: string; prometheus: string; collectorOtlpGrpc: string; collectorOtlpHttp: string };
 }

@@ -14,7 +14,12 @@ export const QUEUE_STORAGE_ID = "file_storage/queue";
 export function renderCollectorConfig(model: StackTopology): string {
   const collector = model.services.collector;
   const tls = tlsFilePaths("collector");
-  const serverTls = { cert_file: tls.certFile, key_file: tls.keyFile };
+  // configtls: a client CA on a server makes it require and verify client certificates.
+  const serverTls = (portName: string): Record<string, unknown> => ({
+    cert_file: tls.certFile,
+    key_file: tls.keyFile,
+    ...(portOf(collector, portName).clientAuth === "required" ? { client_ca_file: tls.caFile } : {}),
+  });
   const toTempo = linkById(model.links, "collector-to-tempo");
   if (toTempo.tls !== "tls") throw new Error("model bug: the collector-to-Tempo link is always TLS");
 
@@ -23,8 +28,8 @@ export function renderCollectorConfig(model: StackTopology): string {
       otlp: {
         protocols: {
           // The receiver binds to localhost by default: inside a container nobody could reach it.
-          grpc: { endpoint: `0.0.0.0:${portOf(collector, "otlpGrpc").containerPort}`, tls: serverTls },
-          http: { endpoint: `0.0.0.0:${portOf(collector, "otlpHttp").containerPort}`, tls: serverTls },
+          grpc: { endpoint: `0.0.0.0:${portOf(collector, "otlpGrpc").containerPort}`, tls: serverTls("otlpGrpc") },
+          http: { endpoint: `0.0.0.0:${portOf(collector, "otlpHttp").containerPort}`, tls: serverTls("otlpHttp") },
         },
       },
     },
@@ -36,7 +41,11 @@ export function renderCollectorConfig(model: StackTopology): string {
     exporters: {
       [TEMPO_EXPORTER_ID]: {
         endpoint: `${toTempo.dialHost}:${toTempo.dialPort}`,
-        tls: { ca_file: toTempo.clientCaFile, server_name_override: toTempo.serverName },
+        tls: {
+          ca_file: toTempo.clientCaFile,
+          server_name_override: toTempo.serverName,
+          ...(toTempo.clientCertificate ? { cert_file: toTempo.clientCertificate.certFile, key_file: toTempo.clientCertificate.keyFile } : {}),
+        },
         // Queue and retry carry spans across a Tempo restart instead of dropping them. The queue
         // lives in file_storage on a named volume, so a collector restarted (or replaced) while
         // Tempo is down resends what it had accepted instead of losing it.
@@ -50,7 +59,7 @@ export function renderCollectorConfig(model: StackTopology): string {
         // Reclaims the space of sent batches when the collector starts and once the queue drains.
         compaction: { on_start: true, on_rebound: true, directory: CONTAINER_PATHS.collector.queueDir },
       },
-      health_check: { endpoint: `0.0.0.0:${portOf(collector, "healthCheck").containerPort}`, tls: serverTls },
+      health_check: { endpoint: `0.0.0.0:${portOf(collector, "healthCheck").containerPort}`, tls: serverTls("healthCheck") },
     },
     service: {
       extensions: ["health_check", QUEUE_STORAGE_ID],

@@ -9,13 +9,15 @@ export interface DatasourceSpec {
   uid: string;
   type: "tempo" | "prometheus";
   url: string;
-  /** Non-secret settings; the CA PEM is added by the component as secureJsonData. */
+  /** Non-secret settings; the CA PEM (and client certificate and key) are added by the component as secureJsonData. */
   jsonData: Record<string, unknown>;
+  /** The server requires a client certificate: Grafana presents its own (tlsClientCert / tlsClientKey). */
+  presentsClientCertificate: boolean;
 }
 
 /** TLS settings Grafana needs to verify a server against the stack CA (it never skips verification). */
 function tlsJsonData(link: LinkModel): Record<string, unknown> {
-  return { tlsAuthWithCACert: true, serverName: link.serverName };
+  return { tlsAuthWithCACert: true, serverName: link.serverName, tlsAuth: link.clientAuth === "required" };
 }
 
 export function grafanaDatasources(model: StackTopology): { tempo: DatasourceSpec; prometheus: DatasourceSpec } {
@@ -27,6 +29,7 @@ export function grafanaDatasources(model: StackTopology): { tempo: DatasourceSpe
       uid: DATASOURCE_UIDS.tempo,
       type: "tempo",
       url: linkUrl(toTempo),
+      presentsClientCertificate: toTempo.clientAuth === "required",
       jsonData: {
         ...tlsJsonData(toTempo),
         // Grafana's gRPC streaming to Tempo ignored datasource TLS before grafana/grafana#97484;
@@ -41,6 +44,7 @@ export function grafanaDatasources(model: StackTopology): { tempo: DatasourceSpe
       uid: DATASOURCE_UIDS.prometheus,
       type: "prometheus",
       url: linkUrl(toPrometheus),
+      presentsClientCertificate: toPrometheus.clientAuth === "required",
       jsonData: {
         ...tlsJsonData(toPrometheus),
         httpMethod: "POST",

@@ -1,6 +1,6 @@
 import { renderConfigYaml } from "../yaml";
 import { linkById } from "../../model/links";
-import { tlsFilePaths } from "../../model/services";
+import { portOf, tlsFilePaths } from "../../model/services";
 import type { StackTopology } from "../../model/types";
 
 /** Scrape config: Tempo's /metrics over HTTPS, verified against the stack CA. */
@@ -12,7 +12,11 @@ export function renderPrometheusConfig(model: StackTopology): string {
       {
         job_name: "tempo",
         scheme: scrape.tls === "tls" ? "https" : "http",
-        tls_config: { ca_file: scrape.clientCaFile, server_name: scrape.serverName },
+        tls_config: {
+          ca_file: scrape.clientCaFile,
+          server_name: scrape.serverName,
+          ...(scrape.clientCertificate ? { cert_file: scrape.clientCertificate.certFile, key_file: scrape.clientCertificate.keyFile } : {}),
+        },
         static_configs: [{ targets: [`${scrape.dialHost}:${scrape.dialPort}`] }],
       },
     ],
@@ -23,5 +27,13 @@ export function renderPrometheusConfig(model: StackTopology): string {
 /** Prometheus' own listener serves HTTPS with its certificate (`--web.config.file`). */
 export function renderPrometheusWebConfig(model: StackTopology): string {
   const tls = tlsFilePaths("prometheus");
-  return renderConfigYaml(model.config.stackName, { tls_server_config: { cert_file: tls.certFile, key_file: tls.keyFile } });
+  const clientAuth = portOf(model.services.prometheus, "http").clientAuth;
+  return renderConfigYaml(model.config.stackName, {
+    tls_server_config: {
+      cert_file: tls.certFile,
+      key_file: tls.keyFile,
+      // Covers every path on the listener: the query API, remote write and /metrics.
+      ...(clientAuth === "required" ? { client_auth_type: "RequireAndVerifyClientCert", client_ca_file: tls.caFile } : {}),
+    },
+  });
 }

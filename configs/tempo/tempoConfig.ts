@@ -2,7 +2,7 @@ import { renderConfigYaml } from "../yaml";
 import { CONTAINER_PATHS } from "../../model/constants";
 import { linkById, linkUrl } from "../../model/links";
 import { portOf, tlsFilePaths } from "../../model/services";
-import type { LinkModel, StackTopology } from "../../model/types";
+import type { LinkModel, PortModel, StackTopology } from "../../model/types";
 
 /**
  * Settings every internal gRPC client of Tempo needs. Tempo's single binary dials itself, so
@@ -11,7 +11,29 @@ import type { LinkModel, StackTopology } from "../../model/types";
  */
 function internalGrpcClient(link: LinkModel): Record<string, unknown> {
   if (link.tls === "plaintext") return { tls_enabled: false };
-  return { tls_enabled: true, tls_ca_path: link.clientCaFile, tls_server_name: link.serverName };
+  return {
+    tls_enabled: true,
+    tls_ca_path: link.clientCaFile,
+    tls_server_name: link.serverName,
+    ...(link.clientCertificate ? { tls_cert_path: link.clientCertificate.certFile, tls_key_path: link.clientCertificate.keyFile } : {}),
+  };
+}
+
+/**
+ * dskit server TLS (Tempo's HTTP API and internal gRPC). A client CA alone is refused at start-up:
+ * `client_auth_type` must say to require and verify (the docs' example only verifies if given).
+ */
+function dskitServerTls(port: PortModel, certFile: string, keyFile: string, caFile: string): Record<string, unknown> {
+  return {
+    cert_file: certFile,
+    key_file: keyFile,
+    ...(port.clientAuth === "required" ? { client_auth_type: "RequireAndVerifyClientCert", client_ca_file: caFile } : {}),
+  };
+}
+
+/** The embedded collector receivers: a client CA makes them require and verify client certificates (configtls). */
+function receiverTls(port: PortModel, certFile: string, keyFile: string, caFile: string): Record<string, unknown> {
+  return { cert_file: certFile, key_file: keyFile, ...(port.clientAuth === "required" ? { client_ca_file: caFile } : {}) };
 }
 
 /** The metrics-generator processors the stack's dashboards and verification read. */
@@ -32,14 +54,21 @@ function remoteWrite(link: LinkModel): Record<string, unknown> {
     url: `${linkUrl(link)}${PROMETHEUS_REMOTE_WRITE_PATH}`,
     // Exemplars carry trace ids: the RED panels link from a latency point to the trace behind it.
     send_exemplars: true,
-    ...(link.tls === "tls" ? { tls_config: { ca_file: link.clientCaFile, server_name: link.serverName } } : {}),
+    ...(link.tls === "tls"
+      ? {
+          tls_config: {
+            ca_file: link.clientCaFile,
+            server_name: link.serverName,
+            ...(link.clientCertificate ? { cert_file: link.clientCertificate.certFile, key_file: link.clientCertificate.keyFile } : {}),
+          },
+        }
+      : {}),
   };
 }
 
 export function renderTempoConfig(model: StackTopology): string {
   const tempo = model.services.tempo;
   const tls = tlsFilePaths("tempo");
-  const serverTls = { cert_file: tls.certFile, key_file: tls.keyFile };
   const internal = linkById(model.links, "tempo-internal");
   const httpApi = portOf(tempo, "httpApi");
   const internalGrpc = portOf(tempo, "internalGrpc");
@@ -59,16 +88,16 @@ export function renderTempoConfig(model: StackTopology): string {
       log_level: "info",
       // Bounds the HTTP drain at shutdown (default 30 s), so a restart fits the container's stop timeout.
       graceful_shutdown_timeout: "10s",
-      http_tls_config: serverTls,
-      ...(internalGrpc.tls === "tls" ? { grpc_tls_config: serverTls } : {}),
+      http_tls_config: dskitServerTls(httpApi, tls.certFile, tls.keyFile, tls.caFile),
+      ...(internalGrpc.tls === "tls" ? { grpc_tls_config: dskitServerTls(internalGrpc, tls.certFile, tls.keyFile, tls.caFile) } : {}),
     },
     distributor: {
       receivers: {
         otlp: {
           protocols: {
             // Since Tempo 2.7 receivers bind to localhost unless told otherwise.
-            grpc: { endpoint: `0.0.0.0:${otlpGrpc.containerPort}`, tls: serverTls },
-            http: { endpoint: `0.0.0.0:${otlpHttp.containerPort}`, tls: serverTls },
+            grpc: { endpoint: `0.0.0.0:${otlpGrpc.containerPort}`, tls: receiverTls(otlpGrpc, tls.certFile, tls.keyFile, tls.caFile) },
+            http: { endpoint: `0.0.0.0:${otlpHttp.containerPort}`, tls: receiverTls(otlpHttp, tls.certFile, tls.keyFile, tls.caFile) },
           },
         },
       },

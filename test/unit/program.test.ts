@@ -41,8 +41,9 @@ describe("the program under mocks", () => {
       it("registers the whole stack", () => {
         const count = (type: string) => ofType(run(), type).length;
         assert.equal(count("tls:index/selfSignedCert:SelfSignedCert"), 1);
-        assert.equal(count("tls:index/privateKey:PrivateKey"), SERVICE_IDS.length + 1);
-        assert.equal(count("tls:index/locallySignedCert:LocallySignedCert"), SERVICE_IDS.length);
+        // The CA, one per service, and the host client's.
+        assert.equal(count("tls:index/privateKey:PrivateKey"), SERVICE_IDS.length + 2);
+        assert.equal(count("tls:index/locallySignedCert:LocallySignedCert"), SERVICE_IDS.length + 1);
         assert.equal(count("docker:index/network:Network"), 1);
         assert.equal(count("docker:index/volume:Volume"), 2);
         // Tempo, Grafana and Prometheus pulled; the app and the collector (with its queue directory) built.
@@ -238,7 +239,11 @@ describe("the program under mocks", () => {
         assert.equal(verify.inputs.logging, "stderr");
         assert.equal(verify.inputs.update, verify.inputs.create);
         assert.match(verify.inputs.create as string, new RegExp(`--traces ${model.config.verification.traces} `));
-        const env = verify.inputs.environment as Record<string, string>;
+        // The environment holds the client key, so Pulumi keeps all of it secret.
+        assert.ok(isSecret(verify.inputs.environment), "the verification's environment is a secret");
+        const env = reveal<Record<string, string>>(verify.inputs.environment);
+        assert.equal(env.VERIFY_CLIENT_CERT_PEM, fakePem("CERTIFICATE", "pki-host-client-cert"));
+        assert.equal(env.VERIFY_CLIENT_KEY_PEM, fakePem("PRIVATE KEY", "pki-host-client-key"));
         assert.equal(env.VERIFY_TEMPO_URL, model.hostUrls.tempoApi);
         assert.equal(env.VERIFY_APP_URL, model.hostUrls.app);
         assert.equal(env.VERIFY_COLLECTOR_OTLP_URL, model.hostUrls.collectorOtlpGrpc);
@@ -258,6 +263,11 @@ describe("the program under mocks", () => {
         assert.equal(out.tempoApiUrl, model.hostUrls.tempoApi);
         assert.equal(out.appUrl, model.hostUrls.app);
         assert.equal(out.caCertificate, fakePem("CERTIFICATE", "pki-ca"));
+        // Under mutual TLS (the default) users' services need the stack's client identity.
+        assert.equal(out.clientCertificate, fakePem("CERTIFICATE", "pki-host-client-cert"));
+        assert.equal(out.clientPrivateKey, fakePem("PRIVATE KEY", "pki-host-client-key"));
+        assert.ok(run().secretOutputs.has("clientPrivateKey"), "the client key is a secret output");
+        assert.ok(!run().secretOutputs.has("clientCertificate"));
       });
 
       it("never writes a TLS shortcut or a floating tag", () => {

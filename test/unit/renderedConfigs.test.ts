@@ -5,7 +5,7 @@ import { collectorComponentTypes, renderCollectorConfig } from "../../configs/co
 import { stackDashboards } from "../../configs/grafana/dashboards";
 import { ingestionHealthDashboard } from "../../configs/grafana/dashboards/ingestionHealth";
 import { DATASOURCE_UIDS, grafanaDatasources } from "../../configs/grafana/datasources";
-import { renderPrometheusConfig } from "../../configs/prometheus/prometheusConfig";
+import { renderPrometheusConfig, renderPrometheusWebConfig } from "../../configs/prometheus/prometheusConfig";
 import { renderTempoConfig } from "../../configs/tempo/tempoConfig";
 import { buildStackModel, parseStackConfig } from "../../model";
 
@@ -19,16 +19,32 @@ describe("Tempo config", () => {
     for (const proto of ["grpc", "http"]) {
       const receiver = tempo.distributor.receivers.otlp.protocols[proto];
       assert.match(receiver.endpoint, /^0\.0\.0\.0:\d+$/);
-      assert.deepEqual(receiver.tls, { cert_file: "/etc/tempo/tls/tempo.crt", key_file: "/etc/tempo/tls/tempo.key" });
+      // Mutual TLS (the default): only clients with a certificate from the stack CA may send spans.
+      assert.deepEqual(receiver.tls, { cert_file: "/etc/tempo/tls/tempo.crt", key_file: "/etc/tempo/tls/tempo.key", client_ca_file: "/etc/tempo/tls/ca.crt" });
     }
   });
 
   it("serves its API over HTTPS and, by default, internal gRPC over TLS with every internal client configured", () => {
-    assert.ok(tempo.server.http_tls_config);
-    assert.ok(tempo.server.grpc_tls_config);
+    const requireClients = { cert_file: "/etc/tempo/tls/tempo.crt", key_file: "/etc/tempo/tls/tempo.key", client_auth_type: "RequireAndVerifyClientCert", client_ca_file: "/etc/tempo/tls/ca.crt" };
+    assert.deepEqual(tempo.server.http_tls_config, requireClients);
+    assert.deepEqual(tempo.server.grpc_tls_config, requireClients);
     for (const client of [tempo.ingester_client.grpc_client_config, tempo.metrics_generator_client.grpc_client_config, tempo.querier.frontend_worker.grpc_client_config]) {
-      assert.deepEqual(client, { tls_enabled: true, tls_ca_path: "/etc/tempo/tls/ca.crt", tls_server_name: "tempo" });
+      assert.deepEqual(client, {
+        tls_enabled: true,
+        tls_ca_path: "/etc/tempo/tls/ca.crt",
+        tls_server_name: "tempo",
+        tls_cert_path: "/etc/tempo/tls/tempo.crt",
+        tls_key_path: "/etc/tempo/tls/tempo.key",
+      });
     }
+  });
+
+  it("with mutual TLS off, servers ask for no client certificate and clients present none", () => {
+    const oneWay = parse(renderTempoConfig(buildStackModel(parseStackConfig("dev", { tls: { mutual: false } })))) as Doc;
+    assert.deepEqual(oneWay.server.http_tls_config, { cert_file: "/etc/tempo/tls/tempo.crt", key_file: "/etc/tempo/tls/tempo.key" });
+    assert.equal(oneWay.distributor.receivers.otlp.protocols.grpc.tls.client_ca_file, undefined);
+    assert.equal(oneWay.ingester_client.grpc_client_config.tls_cert_path, undefined);
+    assert.equal(oneWay.metrics_generator.storage.remote_write[0].tls_config.cert_file, undefined);
   });
 
   it("with internal TLS off, neither the server nor any client uses TLS", () => {
@@ -54,7 +70,11 @@ describe("Tempo config", () => {
     assert.deepEqual(tempo.overrides.defaults.metrics_generator.processors, ["service-graphs", "span-metrics"]);
     assert.match(tempo.metrics_generator.storage.path, /^\/var\/tempo\//);
     assert.deepEqual(tempo.metrics_generator.storage.remote_write, [
-      { url: "https://prometheus:9090/api/v1/write", send_exemplars: true, tls_config: { ca_file: "/etc/tempo/tls/ca.crt", server_name: "prometheus" } },
+      {
+        url: "https://prometheus:9090/api/v1/write",
+        send_exemplars: true,
+        tls_config: { ca_file: "/etc/tempo/tls/ca.crt", server_name: "prometheus", cert_file: "/etc/tempo/tls/tempo.crt", key_file: "/etc/tempo/tls/tempo.key" },
+      },
     ]);
     assert.ok(model.services.prometheus.command.includes("--web.enable-remote-write-receiver"));
     assert.ok(model.services.prometheus.command.includes("--enable-feature=exemplar-storage"));
@@ -76,7 +96,13 @@ describe("collector config", () => {
   it("exports to Tempo's OTLP gRPC port with the CA, a server name, a queue and retries", () => {
     const exporter = collector.exporters["otlp_grpc/tempo"];
     assert.equal(exporter.endpoint, "tempo:4317");
-    assert.deepEqual(exporter.tls, { ca_file: "/etc/otelcol-contrib/tls/ca.crt", server_name_override: "tempo" });
+    assert.deepEqual(exporter.tls, {
+      ca_file: "/etc/otelcol-contrib/tls/ca.crt",
+      server_name_override: "tempo",
+      // Tempo's receivers require a client certificate: the collector presents its own.
+      cert_file: "/etc/otelcol-contrib/tls/collector.crt",
+      key_file: "/etc/otelcol-contrib/tls/collector.key",
+    });
     assert.equal(exporter.sending_queue.enabled, true);
     assert.equal(exporter.retry_on_failure.enabled, true);
   });
@@ -92,7 +118,11 @@ describe("collector config", () => {
   it("has a TLS health check and TLS receivers on all interfaces", () => {
     assert.deepEqual(collector.service.extensions, ["health_check", "file_storage/queue"]);
     assert.ok(collector.extensions.health_check.tls);
-    for (const proto of ["grpc", "http"]) assert.match(collector.receivers.otlp.protocols[proto].endpoint, /^0\.0\.0\.0:/);
+    for (const proto of ["grpc", "http"]) {
+      assert.match(collector.receivers.otlp.protocols[proto].endpoint, /^0\.0\.0\.0:/);
+      // configtls: a client CA on a server means RequireAndVerifyClientCert.
+      assert.equal(collector.receivers.otlp.protocols[proto].tls.client_ca_file, "/etc/otelcol-contrib/tls/ca.crt");
+    }
   });
 
   it("lists exactly the component types the config uses, for the builder manifest", () => {
@@ -171,7 +201,22 @@ describe("Prometheus config", () => {
   it("scrapes Tempo over HTTPS verified against the stack CA", () => {
     const prometheus = parse(renderPrometheusConfig(model)) as Doc;
     assert.equal(prometheus.scrape_configs[0].scheme, "https");
-    assert.deepEqual(prometheus.scrape_configs[0].tls_config, { ca_file: "/etc/prometheus/tls/ca.crt", server_name: "tempo" });
+    assert.deepEqual(prometheus.scrape_configs[0].tls_config, {
+      ca_file: "/etc/prometheus/tls/ca.crt",
+      server_name: "tempo",
+      cert_file: "/etc/prometheus/tls/prometheus.crt",
+      key_file: "/etc/prometheus/tls/prometheus.key",
+    });
+  });
+
+  it("requires a client certificate from the stack CA on every path of its listener", () => {
+    const web = parse(renderPrometheusWebConfig(model)) as Doc;
+    assert.deepEqual(web.tls_server_config, {
+      cert_file: "/etc/prometheus/tls/prometheus.crt",
+      key_file: "/etc/prometheus/tls/prometheus.key",
+      client_auth_type: "RequireAndVerifyClientCert",
+      client_ca_file: "/etc/prometheus/tls/ca.crt",
+    });
   });
 });
 
