@@ -11,7 +11,7 @@
  *   - exemplars of panels with `exemplar: true`: `/api/v1/query_exemplars`, each trace id fetched from Tempo.
  * A query "returns data" when at least one series has a finite value: what a panel needs to draw.
  */
-import { get } from "./https";
+import { get, type ClientTls } from "./https";
 
 type Doc = Record<string, unknown>;
 
@@ -110,8 +110,8 @@ interface PromSeries {
   value?: [number, string];
 }
 
-async function promJson(url: string, caPem: string): Promise<Doc> {
-  const reply = await get(url, caPem, 20_000);
+async function promJson(url: string, client: ClientTls): Promise<Doc> {
+  const reply = await get(url, client, 20_000);
   const body = JSON.parse(reply.body) as Doc;
   if (reply.status !== 200 || body.status !== "success") throw new Error(`HTTP ${reply.status}: ${reply.body.slice(0, 300)}`);
   return body.data as Doc;
@@ -122,7 +122,7 @@ const finite = (v: string): boolean => Number.isFinite(Number(v));
 export interface QueryTargets {
   prometheusUrl: string;
   tempoUrl: string;
-  caPem: string;
+  client: ClientTls;
   /** Unix seconds: the dashboard's time range as Grafana would send it. */
   start: number;
   end: number;
@@ -133,18 +133,18 @@ async function answerPromql(q: DashboardQuery & { kind: "promql" | "serviceMap" 
   let series: PromSeries[];
   if (q.kind === "serviceMap") {
     params.set("time", String(t.end));
-    series = ((await promJson(`${t.prometheusUrl}/api/v1/query?${params}`, t.caPem)).result as PromSeries[]) ?? [];
+    series = ((await promJson(`${t.prometheusUrl}/api/v1/query?${params}`, t.client)).result as PromSeries[]) ?? [];
   } else {
     params.set("start", String(t.start));
     params.set("end", String(t.end));
     params.set("step", "10");
-    series = ((await promJson(`${t.prometheusUrl}/api/v1/query_range?${params}`, t.caPem)).result as PromSeries[]) ?? [];
+    series = ((await promJson(`${t.prometheusUrl}/api/v1/query_range?${params}`, t.client)).result as PromSeries[]) ?? [];
   }
   const withData = series.filter((s) => (s.values ?? (s.value ? [s.value] : [])).some(([, v]) => finite(v)));
   const traceIds: string[] = [];
   if (q.kind === "promql" && q.exemplar) {
     const ex = new URLSearchParams({ query: q.expr, start: String(t.start), end: String(t.end) });
-    const data = (await promJson(`${t.prometheusUrl}/api/v1/query_exemplars?${ex}`, t.caPem)) as unknown as Array<{ exemplars: Array<{ labels: Record<string, string> }> }>;
+    const data = (await promJson(`${t.prometheusUrl}/api/v1/query_exemplars?${ex}`, t.client)) as unknown as Array<{ exemplars: Array<{ labels: Record<string, string> }> }>;
     for (const group of data ?? []) for (const e of group.exemplars) if (e.labels.traceID) traceIds.push(e.labels.traceID);
   }
   const problem = withData.length === 0 ? `no series with a value (${series.length} series, all empty or NaN)` : q.kind === "promql" && q.exemplar && traceIds.length === 0 ? "no exemplars: the panel has no link to a trace" : undefined;
@@ -153,7 +153,7 @@ async function answerPromql(q: DashboardQuery & { kind: "promql" | "serviceMap" 
 
 async function answerTraceql(q: DashboardQuery & { kind: "traceql" }, t: QueryTargets): Promise<QueryAnswer> {
   const params = new URLSearchParams({ q: q.query, limit: "20", start: String(Math.floor(t.start)), end: String(Math.ceil(t.end)) });
-  const reply = await get(`${t.tempoUrl}/api/search?${params}`, t.caPem, 20_000);
+  const reply = await get(`${t.tempoUrl}/api/search?${params}`, t.client, 20_000);
   if (reply.status !== 200) return { query: q, found: 0, traceIds: [], problem: `Tempo answered HTTP ${reply.status}: ${reply.body.slice(0, 300)}` };
   const traces = ((JSON.parse(reply.body) as Doc).traces as Array<{ traceID: string }> | undefined) ?? [];
   return { query: q, found: traces.length, traceIds: traces.map((tr) => tr.traceID), problem: traces.length === 0 ? "no traces found" : undefined };
@@ -168,9 +168,9 @@ export async function answer(q: DashboardQuery, targets: QueryTargets): Promise<
 }
 
 /** Whether Tempo returns a trace by id, as Grafana's trace view fetches it (`/api/traces/<id>` or v2). */
-export async function traceResolves(tempoUrl: string, caPem: string, traceId: string): Promise<boolean> {
+export async function traceResolves(tempoUrl: string, client: ClientTls, traceId: string): Promise<boolean> {
   const id = traceId.padStart(32, "0");
-  const reply = await get(`${tempoUrl}/api/v2/traces/${id}`, caPem, 20_000).catch(() => undefined);
+  const reply = await get(`${tempoUrl}/api/v2/traces/${id}`, client, 20_000).catch(() => undefined);
   return reply?.status === 200;
 }
 

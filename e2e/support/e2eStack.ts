@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { buildTopology, parseStackConfig, projectSettingsFromStackFile, PROJECT_NAME } from "../../model";
 import type { StackTopology } from "../../model";
 import type { ComponentRef } from "../deploy/stackDeployment";
-import { get, waitFor } from "./https";
+import { get, waitFor, type ClientTls } from "./https";
 
 export const PROJECT_DIR = join(__dirname, "..", "..");
 export const E2E_STACK = "e2e";
@@ -47,10 +47,10 @@ export function counter(metrics: string, name: string): number {
     .reduce((sum, line) => sum + Number(line.trim().split(/\s+/).pop()), 0);
 }
 
-export async function sendTraces(appUrl: string, caPem: string, count: number, depth = 2): Promise<string[]> {
+export async function sendTraces(appUrl: string, client: ClientTls, count: number, depth = 2): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
-    const reply = await get(`${appUrl}/api/work?depth=${depth}`, caPem);
+    const reply = await get(`${appUrl}/api/work?depth=${depth}`, client);
     if (reply.status !== 200) throw new Error(`the app answered HTTP ${reply.status}: ${reply.body}`);
     ids.push(String(reply.headers["x-trace-id"]));
   }
@@ -63,13 +63,13 @@ export async function sendTraces(appUrl: string, caPem: string, count: number, d
  * a new series' first value with a zero sample up to a minute earlier, so only continued traffic
  * gives every [1m] window an increase.
  */
-export function steadyTraffic(appUrl: string, caPem: string, intervalMs: number): { stop: () => Promise<{ requests: number; failedOnPurpose: number; errors: number }> } {
+export function steadyTraffic(appUrl: string, client: ClientTls, intervalMs: number): { stop: () => Promise<{ requests: number; failedOnPurpose: number; errors: number }> } {
   let stopped = false;
   const counts = { requests: 0, failedOnPurpose: 0, errors: 0 };
   const loop = (async () => {
     while (!stopped) {
       const fail = counts.requests % 5 === 4;
-      const reply = await get(`${appUrl}/api/work?depth=2${fail ? "&fail=1" : ""}`, caPem).catch(() => undefined);
+      const reply = await get(`${appUrl}/api/work?depth=2${fail ? "&fail=1" : ""}`, client).catch(() => undefined);
       counts.requests += 1;
       if (fail) counts.failedOnPurpose += 1;
       if (!reply || reply.status !== (fail ? 500 : 200)) counts.errors += 1;
@@ -86,12 +86,12 @@ export function steadyTraffic(appUrl: string, caPem: string, intervalMs: number)
 }
 
 /** How many of `ids` Tempo returns by id within the timeout. */
-export async function countFound(tempoUrl: string, caPem: string, ids: string[], timeoutMs: number): Promise<number> {
+export async function countFound(tempoUrl: string, client: ClientTls, ids: string[], timeoutMs: number): Promise<number> {
   const found = new Set<string>();
   await waitFor(async () => {
     for (const id of ids) {
       if (found.has(id)) continue;
-      const reply = await get(`${tempoUrl}/api/v2/traces/${id}`, caPem).catch(() => undefined);
+      const reply = await get(`${tempoUrl}/api/v2/traces/${id}`, client).catch(() => undefined);
       if (reply?.status === 200) found.add(id);
     }
     return found.size === ids.length ? true : undefined;
@@ -102,4 +102,12 @@ export async function countFound(tempoUrl: string, caPem: string, ids: string[],
 /** Diagnosis codes a failed verification printed (`[CODE] message` lines). */
 export function diagnosisCodes(text: string): string[] {
   return [...text.matchAll(/^\s*\[([A-Z_]+)\]/gm)].map((m) => m[1]!);
+}
+
+/** The host client of a deployed stack, from its outputs: the CA, and under mutual TLS the client certificate and key. */
+export function clientTlsOf(outputs: Record<string, unknown>): ClientTls {
+  return {
+    ca: String(outputs.caCertificate),
+    ...(outputs.clientCertificate ? { cert: String(outputs.clientCertificate), key: String(outputs.clientPrivateKey) } : {}),
+  };
 }

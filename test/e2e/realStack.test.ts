@@ -21,9 +21,9 @@ import type { TofuTools } from "../../e2e/deploy/tofu";
 import { stackFiles } from "../support/pulumiMocks";
 import { docker, memoryMiB, removeByPrefix, watchContainerEvents, type ContainerTimes } from "../../e2e/support/docker";
 import { answer, dashboardQueries, describeQuery, traceResolves, type QueryAnswer } from "../../e2e/support/dashboardQueries";
-import { get, sleep, waitFor } from "../../e2e/support/https";
+import { get, reachOutcome, sleep, waitFor, type ClientTls } from "../../e2e/support/https";
 import {
-  cliConfig, counter, countFound, diagnosisCodes, e2eSettings, E2E_STACK, NOT_DEPLOYED, PROJECT_DIR, sendTraces, stackFileSettings, steadyTraffic, topologyOf,
+  clientTlsOf, cliConfig, counter, countFound, diagnosisCodes, e2eSettings, E2E_STACK, NOT_DEPLOYED, PROJECT_DIR, sendTraces, stackFileSettings, steadyTraffic, topologyOf,
   type Settings,
 } from "../../e2e/support/e2eStack";
 
@@ -90,6 +90,18 @@ async function fileMode(container: string, path: string): Promise<string> {
   return `${mode} ${owner}`;
 }
 
+/** A client certificate and key signed by a CA the stack has never seen (openssl, throwaway). */
+async function otherCaClient(): Promise<{ cert: string; key: string }> {
+  const dir = join(PROJECT_DIR, "e2e", ".work", "other-ca");
+  await mkdir(dir, { recursive: true });
+  const sh = (script: string) => run("sh", ["-c", script], { cwd: dir });
+  await sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt -days 1 -subj '/CN=not the stack CA' 2>/dev/null");
+  await sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key -out client.csr -subj '/CN=stranger' 2>/dev/null");
+  await sh("printf 'extendedKeyUsage=clientAuth\\n' > ext.cnf && openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 1 -extfile ext.cnf 2>/dev/null");
+  const { readFile } = await import("node:fs/promises");
+  return { cert: await readFile(join(dir, "client.crt"), "utf8"), key: await readFile(join(dir, "client.key"), "utf8") };
+}
+
 async function recordFixture(name: string, text: string): Promise<void> {
   if (process.env.E2E_RECORD_FIXTURES !== "1") return;
   const dir = join(PROJECT_DIR, "test", "verifier", "fixtures", "recorded");
@@ -108,12 +120,12 @@ describe("end to end: the program's own resources through OpenTofu and the real 
     let deployment: StackDeployment;
     let up: UpResult;
     let times: ContainerTimes[];
-    let caPem: string;
+    let client: ClientTls;
     let urls: { tempo: string; app: string; collector: string; prometheus: string };
 
     before(async () => {
       ({ deployment, up, containerTimes: times } = await deploy("healthy", e2eSettings(tempoImage)));
-      caPem = String(deployment.program.outputs.caCertificate);
+      client = clientTlsOf(deployment.program.outputs);
       urls = {
         tempo: String(deployment.program.outputs.tempoApiUrl),
         app: String(deployment.program.outputs.appUrl),
@@ -148,7 +160,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       assert.deepEqual([report.metrics.serviceGraphEdge.client, report.metrics.serviceGraphEdge.server], [model.config.appServiceName, model.config.appBackendServiceName]);
       assert.ok(report.metrics.serviceGraphEdge.requests > 0);
       assert.ok(report.metrics.serviceGraphEdge.failed > 0, "the verification's fail=1 requests fail across the edge");
-      assert.equal(await countFound(urls.tempo, caPem, report.traceIds, 30_000), report.traceIds.length);
+      assert.equal(await countFound(urls.tempo, client, report.traceIds, 30_000), report.traceIds.length);
       // The deployment's critical path on the daemon's clock: first container created -> verified.
       const firstCreated = Math.min(...times.map((t) => t.createdMs));
       const verificationStarted = up.finishedAtMs - report.timings.elapsedMs;
@@ -171,7 +183,31 @@ describe("end to end: the program's own resources through OpenTofu and the real 
         secondsFromFirstSpanToServiceGraphEdgeInPrometheus: report.metrics.serviceGraphEdge.seenAfterMs / 1000,
         summary: report.summary,
       };
-      await recordFixture("tempo-e2e-healthy.prom", (await get(`${urls.tempo}/metrics`, caPem)).body);
+      await recordFixture("tempo-e2e-healthy.prom", (await get(`${urls.tempo}/metrics`, client)).body);
+    });
+
+    it("under mutual TLS every published endpoint refuses a client without a certificate and one from another CA, and answers the stack's client", async () => {
+      const otherCa = await otherCaClient();
+      const endpoints: Array<[string, string, "http" | "grpc"]> = [
+        ["tempo API", urls.tempo, "http"],
+        ["app", urls.app, "http"],
+        ["prometheus", urls.prometheus, "http"],
+        ["collector OTLP/gRPC", urls.collector, "grpc"],
+        ["collector OTLP/HTTP", String(deployment.program.outputs.collectorOtlpHttpUrl), "http"],
+      ];
+      const refusals: Record<string, Record<string, string>> = {};
+      for (const [name, url, protocol] of endpoints) {
+        const outcomes = {
+          stackClient: await reachOutcome(url, protocol, client),
+          noCertificate: await reachOutcome(url, protocol, { ca: client.ca }),
+          otherCaCertificate: await reachOutcome(url, protocol, { ca: client.ca, cert: otherCa.cert, key: otherCa.key }),
+        };
+        refusals[name] = outcomes;
+        assert.equal(outcomes.stackClient, "answered", `${name} must answer the stack's client certificate`);
+        assert.match(outcomes.noCertificate, /^refused/, `${name} must refuse a client without a certificate`);
+        assert.match(outcomes.otherCaCertificate, /^refused/, `${name} must refuse a certificate from another CA`);
+      }
+      figures.mutualTlsRefusals = refusals;
     });
 
     it("every query of every dashboard returns data from the real Prometheus and Tempo, and every exemplar opens its trace", async () => {
@@ -190,12 +226,12 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       // user's services would. Span metrics reach Prometheus 10-25 s after their spans (generator
       // collection, then the remote-write WAL watcher's 15 s read timer).
       const trafficStarted = Date.now();
-      const traffic = steadyTraffic(urls.app, caPem, 250);
+      const traffic = steadyTraffic(urls.app, client, 250);
       let answers: QueryAnswer[] = [];
       let secondsToAllData: number | undefined;
       try {
         await waitFor(async () => {
-          answers = await Promise.all(queries.map((q) => answer(q, { prometheusUrl: urls.prometheus, tempoUrl: urls.tempo, caPem, start, end: Date.now() / 1000 })));
+          answers = await Promise.all(queries.map((q) => answer(q, { prometheusUrl: urls.prometheus, tempoUrl: urls.tempo, client, start, end: Date.now() / 1000 })));
           if (answers.some((a) => a.problem)) return undefined;
           secondsToAllData = (Date.now() - trafficStarted) / 1000;
           return true;
@@ -207,7 +243,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       assert.deepEqual(noData, [], `panels that would show "No data":\n${noData.join("\n")}`);
       const traceIds = [...new Set(answers.flatMap((a) => a.traceIds))].slice(0, 25);
       const unresolved: string[] = [];
-      for (const id of traceIds) if (!(await traceResolves(urls.tempo, caPem, id))) unresolved.push(id);
+      for (const id of traceIds) if (!(await traceResolves(urls.tempo, client, id))) unresolved.push(id);
       assert.deepEqual(unresolved, [], "trace ids behind TraceQL hits and exemplars that Tempo does not return");
       figures.dashboards = {
         dashboards: dashboards.map((d) => d.title),
@@ -239,13 +275,13 @@ describe("end to end: the program's own resources through OpenTofu and the real 
     });
 
     it("carries a burst through app -> collector -> Tempo over TLS (figures)", async () => {
-      const before = counter((await get(`${urls.tempo}/metrics`, caPem)).body, "tempo_distributor_spans_received_total");
+      const before = counter((await get(`${urls.tempo}/metrics`, client)).body, "tempo_distributor_spans_received_total");
       const started = Date.now();
       const workers = 8;
       const perWorker = 25;
-      await Promise.all(Array.from({ length: workers }, () => sendTraces(urls.app, caPem, perWorker, 3)));
+      await Promise.all(Array.from({ length: workers }, () => sendTraces(urls.app, client, perWorker, 3)));
       const settled = await waitFor(async () => {
-        const now = counter((await get(`${urls.tempo}/metrics`, caPem)).body, "tempo_distributor_spans_received_total");
+        const now = counter((await get(`${urls.tempo}/metrics`, client)).body, "tempo_distributor_spans_received_total");
         return now - before >= workers * perWorker * 4 ? now : undefined;
       }, 60_000, 250);
       assert.ok(settled !== undefined, "Tempo did not receive every span of the burst");
@@ -270,13 +306,13 @@ describe("end to end: the program's own resources through OpenTofu and the real 
     });
 
     it("Tempo down mid-stream loses nothing, and Tempo replaced by `up --replace` keeps every trace and is verified again", async () => {
-      await waitFor(async () => ((await get(`${urls.tempo}/ready`, caPem)).status === 200 ? true : undefined), 90_000);
-      await waitFor(async () => ((await sendTraces(urls.app, caPem, 1)).length === 1 ? true : undefined), 60_000); // collector back and warm
+      await waitFor(async () => ((await get(`${urls.tempo}/ready`, client)).status === 200 ? true : undefined), 90_000);
+      await waitFor(async () => ((await sendTraces(urls.app, client, 1)).length === 1 ? true : undefined), 60_000); // collector back and warm
       await docker(["stop", `${E2E_STACK}-tempo`]);
-      const sent = await sendTraces(urls.app, caPem, 20);
+      const sent = await sendTraces(urls.app, client, 20);
       await sleep(5000);
       await docker(["start", `${E2E_STACK}-tempo`]);
-      const found = await countFound(urls.tempo, caPem, sent, 120_000);
+      const found = await countFound(urls.tempo, client, sent, 120_000);
       figures.tempoDownMidStream = { sent: sent.length, found };
       assert.equal(found, sent.length, `only ${found} of ${sent.length} traces sent while Tempo was down were stored`);
 
@@ -284,7 +320,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       assert.ok(replaced.ok, replaced.failure?.message);
       // The container id is one of the verification's triggers: a new Tempo is proven again.
       assert.ok(replaced.commands["verify-ingestion"], "the verification re-ran after Tempo was replaced");
-      const foundAfter = await countFound(urls.tempo, caPem, sent, 120_000);
+      const foundAfter = await countFound(urls.tempo, client, sent, 120_000);
       figures.tempoReplaced = { storedBefore: sent.length, foundAfter, secondsUp: replaced.seconds.total };
       assert.equal(foundAfter, sent.length);
     });
@@ -303,6 +339,8 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       ["internal gRPC TLS on the server only", () => replaceUpload("tempo", CONTAINER_PATHS.tempo.configFile, renderTempoConfig(withLink(topology(), "tempo-internal", { tls: "plaintext" }))), "INGESTER_APPEND_FAILING"],
       ["the collector exporting to Tempo's internal port 9095", () => replaceUpload("collector", CONTAINER_PATHS.collector.configFile, renderCollectorConfig(withLink(topology(), "collector-to-tempo", { dialPort: 9095 }))), "NO_SPANS_RECEIVED"],
       ["the collector's exporter without the CA", () => replaceUpload("collector", CONTAINER_PATHS.collector.configFile, renderCollectorConfig(withLink(topology(), "collector-to-tempo", { clientCaFile: undefined }))), "NO_SPANS_RECEIVED"],
+      // Mutual TLS one-sided: Tempo's receivers demand a client certificate the collector does not present.
+      ["the collector presenting no client certificate to Tempo", () => replaceUpload("collector", CONTAINER_PATHS.collector.configFile, renderCollectorConfig(withLink(topology(), "collector-to-tempo", { clientCertificate: undefined }))), "NO_SPANS_RECEIVED"],
       ["a Tempo certificate without the alias the collector dials", () => ({ type, name, inputs }) => (type === "tls:index/certRequest:CertRequest" && name === "pki-tempo-csr" ? { ...inputs, dnsNames: ["localhost"] } : inputs), "NO_SPANS_RECEIVED"],
       // Traces are stored; span metrics never reach Prometheus: the generator trusts Tempo's own leaf certificate, not the stack CA.
       ["the metrics-generator's remote write not trusting the stack CA", () => replaceUpload("tempo", CONTAINER_PATHS.tempo.configFile, renderTempoConfig(withLink(topology(), "tempo-to-prometheus-remote-write", { clientCaFile: `${CONTAINER_PATHS.tempo.tlsDir}/tempo.crt` }))), "REMOTE_WRITE_FAILING"],
@@ -315,7 +353,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
           assert.equal(up.failure?.stage, "command");
           const codes = diagnosisCodes(up.failure!.message);
           assert.ok(codes.includes(expected), `expected ${expected}, got ${codes.join(", ")}:\n${up.failure!.message}`);
-          if (expected === "INGESTER_APPEND_FAILING") await recordFixture("tempo-e2e-internal-tls-server-only.prom", (await get(`${deployment.program.outputs.tempoApiUrl}/metrics`, String(deployment.program.outputs.caCertificate))).body);
+          if (expected === "INGESTER_APPEND_FAILING") await recordFixture("tempo-e2e-internal-tls-server-only.prom", (await get(`${deployment.program.outputs.tempoApiUrl}/metrics`, clientTlsOf(deployment.program.outputs))).body);
         } finally {
           assert.deepEqual(await destroyAndCheck(deployment), []);
         }

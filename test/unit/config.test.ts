@@ -35,6 +35,8 @@ describe("bad stack config is rejected with the setting and the fix", () => {
     ["a fraction above 1", { verification: { minFraction: 1.5 } }, /^tracing-stack:verification\.minFraction: must be a number greater than 0 and at most 1/],
     ["a non-boolean keepDataVolume", { keepDataVolume: "sometimes" }, /^tracing-stack:keepDataVolume: must be true or false/],
     ["the backend under the app's own service name", { appServiceName: "shop", appBackendServiceName: "shop" }, /^tracing-stack:appBackendServiceName: "shop" is also appServiceName; with one name for both, the service graph has no edge.*Fix: give the backend its own name, e\.g\. "shop-backend"\.$/],
+    ["publishing beyond loopback without mutual TLS", { hostBindAddress: "0.0.0.0", tls: { mutual: false } }, /^tracing-stack:tls\.mutual: is false while hostBindAddress is 0\.0\.0\.0: the collector's receivers and the Tempo and Prometheus APIs would accept any client on the network\. Fix: set tls\.mutual to true/],
+    ["a non-boolean tls.mutual", { tls: { mutual: "yes" } }, /^tracing-stack:tls\.mutual: must be true or false/],
   ];
   for (const [name, raw, expected] of cases) {
     it(name, () => {
@@ -60,6 +62,16 @@ describe("bad stack config is rejected with the setting and the fix", () => {
       (error: unknown) => error instanceof StackConfigError && /hostPorts\.tempoApi: host port 3200/.test(error.message),
     );
     assert.deepEqual(registered, []);
+  });
+});
+
+describe("mutual TLS and where the stack is published", () => {
+  it("is on by default, and may be off only while the stack is published on loopback", () => {
+    assert.equal(parseStackConfig("dev", {}).tls.mutual, true);
+    assert.equal(parseStackConfig("dev", { tls: { mutual: false } }).tls.mutual, false);
+    assert.equal(parseStackConfig("dev", { hostBindAddress: "127.0.0.2", tls: { mutual: false } }).tls.mutual, false);
+    assert.equal(parseStackConfig("dev", { hostBindAddress: "0.0.0.0" }).tls.mutual, true);
+    assert.throws(() => parseStackConfig("dev", { hostBindAddress: "192.168.1.10", tls: { mutual: false } }), /tls\.mutual/);
   });
 });
 
