@@ -18,6 +18,8 @@ export interface ObservedServer {
   tls: boolean;
   certFile?: string;
   keyFile?: string;
+  /** Set when the server requires and verifies client certificates: the CA file it verifies them with. */
+  clientCaFile?: string;
   what: string;
 }
 
@@ -31,7 +33,14 @@ export interface ObservedClient {
   caFile?: string;
   /** The name checked against the server certificate. */
   verifiedName?: string;
+  /** The certificate and key the client presents, if any. */
+  clientCertFile?: string;
+  clientKeyFile?: string;
 }
+
+/** Grafana holds its client certificate in secureJsonData, not in files. */
+const GRAFANA_CLIENT_CERT = "secureJsonData.tlsClientCert";
+const GRAFANA_CLIENT_KEY = "secureJsonData.tlsClientKey";
 
 type Doc = Record<string, unknown>;
 const get = (doc: unknown, path: string): unknown =>
@@ -56,26 +65,42 @@ function hostPort(endpoint: string): { host: string; port: number } {
 export function observedServers(model: StackModel): ObservedServer[] {
   const servers: ObservedServer[] = [];
   const tempo = parse(fileText(model.services.tempo, "/etc/tempo/tempo.yaml")) as Doc;
-  const tlsOf = (node: unknown) => ({
-    tls: node !== undefined && node !== null,
-    certFile: get(node, "cert_file") as string | undefined,
-    keyFile: get(node, "key_file") as string | undefined,
-  });
+  // dskit and Prometheus require client certificates only with client_auth_type saying so;
+  // the collector's configtls does whenever client_ca_file is set.
+  const tlsOf = (node: unknown, requireClientsBy: "client_auth_type" | "client_ca_file" = "client_auth_type") => {
+    const clientCa = get(node, "client_ca_file") as string | undefined;
+    const requires = requireClientsBy === "client_ca_file" ? clientCa !== undefined : get(node, "client_auth_type") === "RequireAndVerifyClientCert";
+    return {
+      tls: node !== undefined && node !== null,
+      certFile: get(node, "cert_file") as string | undefined,
+      keyFile: get(node, "key_file") as string | undefined,
+      ...(requires ? { clientCaFile: clientCa } : {}),
+    };
+  };
   servers.push({ service: "tempo", speaks: "tempo-http-api", what: "tempo server.http", port: get(tempo, "server.http_listen_port") as number, ...tlsOf(get(tempo, "server.http_tls_config")) });
   servers.push({ service: "tempo", speaks: "tempo-internal-grpc", what: "tempo server.grpc", port: get(tempo, "server.grpc_listen_port") as number, ...tlsOf(get(tempo, "server.grpc_tls_config")) });
   for (const proto of ["grpc", "http"]) {
     const receiver = get(tempo, `distributor.receivers.otlp.protocols.${proto}`);
-    servers.push({ service: "tempo", speaks: `otlp-${proto}` as Speaks, what: `tempo otlp ${proto} receiver`, port: hostPort(get(receiver, "endpoint") as string).port, ...tlsOf(get(receiver, "tls")) });
+    servers.push({ service: "tempo", speaks: `otlp-${proto}` as Speaks, what: `tempo otlp ${proto} receiver`, port: hostPort(get(receiver, "endpoint") as string).port, ...tlsOf(get(receiver, "tls"), "client_ca_file") });
   }
 
   const collector = parse(fileText(model.services.collector, "/etc/otelcol-contrib/config.yaml")) as Doc;
   for (const proto of ["grpc", "http"]) {
     const receiver = get(collector, `receivers.otlp.protocols.${proto}`);
-    servers.push({ service: "collector", speaks: `otlp-${proto}` as Speaks, what: `collector otlp ${proto} receiver`, port: hostPort(get(receiver, "endpoint") as string).port, ...tlsOf(get(receiver, "tls")) });
+    servers.push({ service: "collector", speaks: `otlp-${proto}` as Speaks, what: `collector otlp ${proto} receiver`, port: hostPort(get(receiver, "endpoint") as string).port, ...tlsOf(get(receiver, "tls"), "client_ca_file") });
   }
 
   for (const app of [model.services.app, model.services.appBackend]) {
-    servers.push({ service: app.id, speaks: "app-http", what: `${app.id} http server`, port: Number(env(app, "PORT")), tls: env(app, "TLS_CERT_FILE") !== undefined, certFile: env(app, "TLS_CERT_FILE"), keyFile: env(app, "TLS_KEY_FILE") });
+    servers.push({
+      service: app.id,
+      speaks: "app-http",
+      what: `${app.id} http server`,
+      port: Number(env(app, "PORT")),
+      tls: env(app, "TLS_CERT_FILE") !== undefined,
+      certFile: env(app, "TLS_CERT_FILE"),
+      keyFile: env(app, "TLS_KEY_FILE"),
+      ...(env(app, "TLS_CLIENT_AUTH") === "require" ? { clientCaFile: env(app, "TLS_CA_FILE") } : {}),
+    });
   }
 
   const grafana = model.services.grafana;
@@ -110,6 +135,8 @@ export function observedClients(model: StackModel): ObservedClient[] {
       tls: tls?.insecure !== true,
       caFile: tls?.ca_file as string | undefined,
       verifiedName: (tls?.server_name_override as string | undefined) ?? target.host,
+      clientCertFile: tls?.cert_file as string | undefined,
+      clientKeyFile: tls?.key_file as string | undefined,
     });
   }
 
@@ -133,6 +160,8 @@ export function observedClients(model: StackModel): ObservedClient[] {
       tls: cfg.tls_enabled === true,
       caFile: cfg.tls_ca_path as string | undefined,
       verifiedName: (cfg.tls_server_name as string | undefined) ?? target.host,
+      clientCertFile: cfg.tls_cert_path as string | undefined,
+      clientKeyFile: cfg.tls_key_path as string | undefined,
     });
   }
 
@@ -149,17 +178,19 @@ export function observedClients(model: StackModel): ObservedClient[] {
       tls: url.protocol === "https:",
       caFile: get(remote, "tls_config.ca_file") as string | undefined,
       verifiedName: (get(remote, "tls_config.server_name") as string | undefined) ?? url.hostname,
+      clientCertFile: get(remote, "tls_config.cert_file") as string | undefined,
+      clientKeyFile: get(remote, "tls_config.key_file") as string | undefined,
     });
   }
 
   for (const app of [model.services.app, model.services.appBackend]) {
     const endpoint = env(app, "OTEL_EXPORTER_OTLP_ENDPOINT") ?? "";
     const target = hostPort(endpoint);
-    clients.push({ client: app.id, speaks: env(app, "OTEL_EXPORTER_OTLP_PROTOCOL") === "grpc" ? "otlp-grpc" : "otlp-http", what: `${app.id} OTLP exporter`, dialHost: target.host, dialPort: target.port, tls: endpoint.startsWith("https://"), caFile: env(app, "OTEL_EXPORTER_OTLP_CERTIFICATE"), verifiedName: target.host });
+    clients.push({ client: app.id, speaks: env(app, "OTEL_EXPORTER_OTLP_PROTOCOL") === "grpc" ? "otlp-grpc" : "otlp-http", what: `${app.id} OTLP exporter`, dialHost: target.host, dialPort: target.port, tls: endpoint.startsWith("https://"), caFile: env(app, "OTEL_EXPORTER_OTLP_CERTIFICATE"), verifiedName: target.host, clientCertFile: env(app, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"), clientKeyFile: env(app, "OTEL_EXPORTER_OTLP_CLIENT_KEY") });
     const downstream = env(app, "DOWNSTREAM_URL");
     if (downstream) {
       const target = hostPort(downstream);
-      clients.push({ client: app.id, speaks: "app-http", what: `${app.id} downstream call`, dialHost: target.host, dialPort: target.port, tls: downstream.startsWith("https://"), caFile: env(app, "DOWNSTREAM_CA_FILE"), verifiedName: target.host });
+      clients.push({ client: app.id, speaks: "app-http", what: `${app.id} downstream call`, dialHost: target.host, dialPort: target.port, tls: downstream.startsWith("https://"), caFile: env(app, "DOWNSTREAM_CA_FILE"), verifiedName: target.host, clientCertFile: env(app, "DOWNSTREAM_CLIENT_CERTIFICATE"), clientKeyFile: env(app, "DOWNSTREAM_CLIENT_KEY") });
     }
   }
 
@@ -177,6 +208,8 @@ export function observedClients(model: StackModel): ObservedClient[] {
         tls: job.scheme === "https",
         caFile: get(job, "tls_config.ca_file") as string | undefined,
         verifiedName: (get(job, "tls_config.server_name") as string | undefined) ?? target.host,
+        clientCertFile: get(job, "tls_config.cert_file") as string | undefined,
+        clientKeyFile: get(job, "tls_config.key_file") as string | undefined,
       });
     }
   }
@@ -193,6 +226,8 @@ export function observedClients(model: StackModel): ObservedClient[] {
       // Grafana gets the CA PEM itself in secureJsonData, not a file.
       caFile: ds.jsonData.tlsAuthWithCACert === true ? "secureJsonData.tlsCACert" : undefined,
       verifiedName: (ds.jsonData.serverName as string | undefined) ?? target.host,
+      // The provisioning component fills tlsClientCert/Key with Grafana's own pair when both say so.
+      ...(ds.jsonData.tlsAuth === true && ds.presentsClientCertificate ? { clientCertFile: GRAFANA_CLIENT_CERT, clientKeyFile: GRAFANA_CLIENT_KEY } : {}),
     });
   }
   return clients;
@@ -239,6 +274,20 @@ export function wiringProblems(model: StackModel): string[] {
     if (keyContent?.kind !== "servicePrivateKey" || keyContent.service !== serverId) problems.push(`${server.what} does not use ${serverId}'s own private key`);
     const trusts = client.caFile === "secureJsonData.tlsCACert" ? { kind: "caCertificate" } : fileContent(model.services[client.client], client.caFile);
     if (trusts?.kind !== "caCertificate") problems.push(`${client.what} does not trust the stack CA (CA file ${client.caFile ?? "missing"})`);
+    if (server.clientCaFile !== undefined) {
+      // The server demands a certificate from the CA in clientCaFile: it must be the stack CA, and
+      // the client must present its own certificate and key, which the stack CA signed.
+      if (fileContent(serverService, server.clientCaFile)?.kind !== "caCertificate") problems.push(`${server.what} verifies client certificates against ${server.clientCaFile}, which is not the stack CA`);
+      if (!client.clientCertFile || !client.clientKeyFile) {
+        problems.push(`${client.what} presents no client certificate, but ${server.what} requires one`);
+      } else if (client.clientCertFile !== GRAFANA_CLIENT_CERT) {
+        const own = model.services[client.client];
+        const presented = fileContent(own, client.clientCertFile);
+        const presentedKey = fileContent(own, client.clientKeyFile);
+        if (presented?.kind !== "serviceCertificate" || presented.service !== client.client) problems.push(`${client.what} presents ${client.clientCertFile}, which is not ${client.client}'s own certificate from the stack CA`);
+        if (presentedKey?.kind !== "servicePrivateKey" || presentedKey.service !== client.client) problems.push(`${client.what} presents the key ${client.clientKeyFile}, which is not ${client.client}'s own`);
+      }
+    }
     const cert = serverService.certificate;
     const name = client.verifiedName ?? client.dialHost;
     if (!cert.dnsNames.includes(name) && !cert.ipAddresses.includes(name)) {

@@ -93,6 +93,32 @@ describe("the seeds' failures, reintroduced through the model, are caught", () =
     assert.deepEqual(toQueryPort, ["tempo metrics-generator remote_write /api/v1/write dials prometheus port 3200, where prometheus does not listen (it listens on 9090 (prometheus web), 9090 (prometheus remote-write receiver))"]);
   });
 
+  it("mutual TLS one-sided: a client that presents no certificate to a server that requires one", () => {
+    for (const [linkId, what] of [
+      ["collector-to-tempo", "collector exporter otlp_grpc/tempo presents no client certificate, but tempo otlp grpc receiver requires one"],
+      ["tempo-internal", "tempo ingester_client.grpc_client_config presents no client certificate, but tempo server.grpc requires one"],
+      ["tempo-to-prometheus-remote-write", "tempo metrics-generator remote_write /api/v1/write presents no client certificate, but prometheus remote-write receiver requires one"],
+      ["prometheus-to-tempo", "prometheus scrape tempo presents no client certificate, but tempo server.http requires one"],
+      ["app-to-collector", "app OTLP exporter presents no client certificate, but collector otlp grpc receiver requires one"],
+      ["app-to-app-backend", "app downstream call presents no client certificate, but appBackend http server requires one"],
+      ["grafana-to-tempo", "grafana datasource Tempo presents no client certificate, but tempo server.http requires one"],
+    ] as const) {
+      const problems = wiringProblems(assembleStackModel(withLink(topology, linkId, { clientCertificate: undefined, clientAuth: "none" })));
+      assert.ok(problems.includes(what), `${linkId}: expected "${what}" in:\n${problems.join("\n")}`);
+    }
+  });
+
+  it("a client presenting a certificate that is not its own from the stack CA (the CA itself)", () => {
+    const problems = wiringProblems(assembleStackModel(withLink(topology, "collector-to-tempo", { clientCertificate: { certFile: "/etc/otelcol-contrib/tls/ca.crt", keyFile: "/etc/otelcol-contrib/tls/collector.key" } })));
+    assert.deepEqual(problems, ["collector exporter otlp_grpc/tempo presents /etc/otelcol-contrib/tls/ca.crt, which is not collector's own certificate from the stack CA"]);
+  });
+
+  it("with mutual TLS off nothing demands or presents client certificates, and that is consistent", () => {
+    const model = buildStackModel(parseStackConfig("dev", { tls: { mutual: false } }));
+    assert.deepEqual(wiringProblems(model), []);
+    assert.ok(observedClients(model).every((c) => c.clientCertFile === undefined));
+  });
+
   it("the app calling its backend over plaintext, or without the CA", () => {
     assert.deepEqual(wiringProblems(assembleStackModel(withLink(topology, "app-to-app-backend", { tls: "plaintext" }))), [
       "app downstream call uses plaintext but appBackend http server serves TLS",
