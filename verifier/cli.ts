@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EXIT_CODES } from './exitCodes';
-import { type Env, parseCliArgs, resolveOptions, selectCaInput, USAGE, UsageError, type VerifyOptions } from './options';
+import { type Env, parseCliArgs, type PemInput, type ReadPem, resolveOptions, selectCaInput, selectClientCertificateInput, USAGE, UsageError, type VerifyOptions } from './options';
 import { createProgress, type ProgressStream, SILENT_PROGRESS } from './progress';
 import { formatDiagnosisFirst, formatHuman, JSON_SCHEMA, summaryLine, toJson } from './report';
 import { runVerification, type VerifyDeps } from './verify';
@@ -22,7 +22,7 @@ export interface CliIo {
   /** project root, where Pulumi.<stack>.yaml lives */
   projectDir: string;
   readFile: (path: string) => string;
-  stackDefaults: (stack: string, projectDir: string, opts: { needCa: boolean }) => Promise<Partial<VerifyOptions>>;
+  stackDefaults: (stack: string, projectDir: string, opts: { needCa: boolean; needClientCertificate: boolean }) => Promise<Partial<VerifyOptions>>;
   /** the project's selected Pulumi stack, used when neither --stack nor a Tempo URL is given */
   currentStack: (projectDir: string) => Promise<string | undefined>;
   /** injected into runVerification (tests) */
@@ -51,23 +51,35 @@ async function buildOptions(argv: readonly string[], io: CliIo): Promise<VerifyO
     if (current) args.stack = current;
   }
   let ca = selectCaInput(args, io.env, {});
+  let client = selectClientCertificateInput(args, io.env, {});
+  // The stack's pair only when neither half is given: one half with the other from the stack is a usage error.
+  const needClientCertificate = client.cert.kind === 'none' && client.key.kind === 'none';
   let sd: Partial<VerifyOptions> = {};
   if (args.stack) {
-    sd = await io.stackDefaults(args.stack, io.projectDir, { needCa: ca.kind === 'none' });
+    sd = await io.stackDefaults(args.stack, io.projectDir, { needCa: ca.kind === 'none', needClientCertificate });
     if (ca.kind === 'none') ca = selectCaInput(args, io.env, sd);
+    if (needClientCertificate) client = selectClientCertificateInput(args, io.env, sd);
   }
-  let caRead: { pem: string; source: string } | undefined;
-  if (ca.kind === 'file') {
+  const read = (input: PemInput, what: string): ReadPem | undefined => {
+    if (input.kind === 'pem') return { pem: input.pem, source: input.source };
+    if (input.kind === 'none') return undefined;
     try {
-      caRead = { pem: io.readFile(ca.path), source: ca.source };
+      return { pem: io.readFile(input.path), source: input.source };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new UsageError(`cannot read the CA file ${ca.path}${code ? ` (${code})` : ''}`);
+      throw new UsageError(`cannot read the ${what} file ${input.path}${code ? ` (${code})` : ''}`);
     }
-  } else if (ca.kind === 'pem') {
-    caRead = { pem: ca.pem, source: ca.source };
-  }
-  return resolveOptions({ args, env: io.env, stackDefaults: sd, ...(caRead ? { ca: caRead } : {}) });
+  };
+  const caRead = read(ca, 'CA');
+  const certRead = read(client.cert, 'client certificate');
+  const keyRead = read(client.key, 'client key');
+  return resolveOptions({
+    args,
+    env: io.env,
+    stackDefaults: sd,
+    ...(caRead ? { ca: caRead } : {}),
+    ...(certRead || keyRead ? { clientCertificate: { ...(certRead ? { cert: certRead } : {}), ...(keyRead ? { key: keyRead } : {}) } } : {}),
+  });
 }
 
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {

@@ -29,6 +29,8 @@ export const DIAGNOSIS_CODES = [
   'TRACES_NOT_FOUND',
   'TEMPO_UNREACHABLE',
   'TLS_VERIFICATION_FAILED',
+  // a server refused the verifier's client certificate, or refused it for having none (mutual TLS)
+  'CLIENT_CERTIFICATE_REFUSED',
   'TEMPO_NOT_READY',
   'NOT_PROMETHEUS',
   'APP_UNREACHABLE',

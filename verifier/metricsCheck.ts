@@ -81,8 +81,8 @@ export interface PrometheusPollResult {
   queries: number;
   /** the last failure (connection, timeout, 5xx) */
   lastError?: string;
-  /** a failure retrying cannot fix: TLS, or not Prometheus' query API */
-  fatal?: { kind: 'tls' | 'api'; message: string; code?: string };
+  /** a failure retrying cannot fix: TLS (the client certificate refused included), or not Prometheus' query API */
+  fatal?: { kind: 'tls' | 'client-certificate' | 'api'; message: string; code?: string };
   /** ms from the start of the traffic to the last answer */
   lastAnswerAfterMs?: number;
 }
@@ -109,7 +109,7 @@ export async function pollPrometheus(prometheusUrl: string, edge: ServiceGraphEd
       return samples;
     } catch (err) {
       if (err instanceof HttpFailure) {
-        if (err.kind === 'tls') throw new Fatal({ kind: 'tls', message: err.message, ...(err.code ? { code: err.code } : {}) });
+        if (err.kind === 'tls' || err.kind === 'client-certificate') throw new Fatal({ kind: err.kind, message: err.message, ...(err.code ? { code: err.code } : {}) });
         result.lastError = err.message;
         return undefined;
       }

@@ -1,12 +1,13 @@
 /**
  * argv + environment (+ stack defaults) -> validated VerifyOptions. Pure: no file or network access
- * (the CLI reads the CA file and the stack defaults and passes their contents in).
+ * (the CLI reads the CA file, the client certificate and key files and the stack defaults and passes
+ * their contents in).
  *
  * Precedence: command-line flag > VERIFY_* environment variable > --stack defaults > built-in default.
  * TLS is mandatory: http:// URLs are rejected and there is no option to skip verification.
  */
 import { parseArgs } from 'node:util';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 
 export interface VerifyOptions {
   /** Tempo's HTTP API, https:// (e.g. https://127.0.0.1:32000) */
@@ -15,6 +16,11 @@ export interface VerifyOptions {
   caPem: string;
   /** where caPem came from, for messages: "--ca-file ./ca.pem", "VERIFY_CA_PEM", "pulumi stack output caCertificate" */
   caSource: string;
+  /**
+   * Presented on every TLS connection: under mutual TLS (the stack's default) every endpoint refuses
+   * clients without a certificate the stack CA signed. Absent: no client certificate is presented.
+   */
+  clientCertificate?: ClientCertificate;
   /** the instrumented app: GET <appUrl>/api/work?depth=N answers with x-trace-id */
   appUrl?: string;
   /** OTLP/HTTP endpoint (collector) to send synthetic spans to when there is no app URL */
@@ -68,6 +74,24 @@ export interface ServiceGraphEdge {
   server: string;
 }
 
+/**
+ * The verifier's client certificate and its key. The key is a secret: it goes into TLS contexts only,
+ * never into a message, the report or any other output (the sources name files and variables only).
+ */
+export interface ClientCertificate {
+  /** the certificate (and any intermediates after it): CERTIFICATE blocks only */
+  certPem: string;
+  /** its unencrypted private key: the one PRIVATE KEY block */
+  keyPem: string;
+  /** where certPem came from: "--client-cert-file ./verifier.crt", "VERIFY_CLIENT_CERT_PEM", "pulumi stack output clientCertificate --stack dev" */
+  certSource: string;
+  /** where keyPem came from, the same way (a file name or a variable name, never the key) */
+  keySource: string;
+}
+
+/** The settings that give the verifier its client certificate, as error messages and diagnoses name them. */
+export const CLIENT_CERT_SETTINGS = '--client-cert-file/--client-key-file (VERIFY_CLIENT_CERT_*/VERIFY_CLIENT_KEY_*, pulumi stack output clientCertificate/clientPrivateKey)';
+
 export const DEFAULTS = {
   traces: 10,
   minFraction: 1.0,
@@ -91,6 +115,8 @@ export class UsageError extends Error {
 export interface CliArgs {
   tempoUrl?: string;
   caFile?: string;
+  clientCertFile?: string;
+  clientKeyFile?: string;
   appUrl?: string;
   otlpHttpUrl?: string;
   collectorMetricsUrl?: string;
@@ -123,11 +149,19 @@ the traces-created counter has risen and at least one of the exact trace ids is 
 With no flags, the Pulumi stack selected in the project is verified (after \`pulumi up\`).
 
 Options (environment fallback in brackets):
-  --stack NAME                  take the URLs and settings from the stack model of Pulumi.NAME.yaml
-                                and the CA from \`pulumi stack output caCertificate\`
+  --stack NAME                  take the URLs and settings from the stack model of Pulumi.NAME.yaml,
+                                the CA from \`pulumi stack output caCertificate\` and, when the stack
+                                requires mutual TLS, the client certificate and key from the outputs
+                                clientCertificate and clientPrivateKey
   --tempo-url URL               Tempo HTTP API, https:// only          [VERIFY_TEMPO_URL]
   --ca-file PATH                CA certificate (PEM) to trust; the only one trusted
                                                                         [VERIFY_CA_FILE, or VERIFY_CA_PEM = the PEM itself]
+  --client-cert-file PATH       client certificate (PEM) presented on every connection, for a stack
+                                that requires mutual TLS (tls.mutual, the default): signed by the stack
+                                CA, for client authentication; with --client-key-file, both or neither
+                                                                        [VERIFY_CLIENT_CERT_FILE, or VERIFY_CLIENT_CERT_PEM]
+  --client-key-file PATH        its private key (PEM, unencrypted); never printed
+                                                                        [VERIFY_CLIENT_KEY_FILE, or VERIFY_CLIENT_KEY_PEM]
   --app-url URL                 instrumented app, https://              [VERIFY_APP_URL]
   --otlp-http-url URL           OTLP/HTTP endpoint for synthetic spans when there is no app
                                                                         [VERIFY_OTLP_HTTP_URL]
@@ -163,7 +197,8 @@ Options (environment fallback in brackets):
 TLS is always verified against the given CA; there is no option to skip it.
 
 Exit codes: 0 verified, 1 not verified (with a diagnosis), 2 could not reach Tempo/app/Prometheus, TLS
-failure, Tempo never ready or /metrics not Prometheus, 64 usage error.
+failure (a server refusing the client certificate included), Tempo never ready or /metrics not
+Prometheus, 64 usage error.
 `;
 
 /** Parses argv (without node and script). Throws UsageError on unknown flags or stray arguments. */
@@ -177,6 +212,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       options: {
         'tempo-url': { type: 'string' },
         'ca-file': { type: 'string' },
+        'client-cert-file': { type: 'string' },
+        'client-key-file': { type: 'string' },
         'app-url': { type: 'string' },
         'otlp-http-url': { type: 'string' },
         'collector-metrics-url': { type: 'string' },
@@ -210,6 +247,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   };
   set('tempoUrl', v['tempo-url']);
   set('caFile', v['ca-file']);
+  set('clientCertFile', v['client-cert-file']);
+  set('clientKeyFile', v['client-key-file']);
   set('appUrl', v['app-url']);
   set('otlpHttpUrl', v['otlp-http-url']);
   set('collectorMetricsUrl', v['collector-metrics-url']);
@@ -231,8 +270,16 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** Where the CA comes from, before reading it: the CLI reads a file, or uses a PEM directly. */
-export type CaInput = { kind: 'file'; path: string; source: string } | { kind: 'pem'; pem: string; source: string } | { kind: 'none' };
+/** Where a PEM (the CA, the client certificate or key) comes from, before reading it: the CLI reads a file, or uses a PEM directly. */
+export type PemInput = { kind: 'file'; path: string; source: string } | { kind: 'pem'; pem: string; source: string } | { kind: 'none' };
+
+export type CaInput = PemInput;
+
+/** A PEM that was read, with where it came from. */
+export interface ReadPem {
+  pem: string;
+  source: string;
+}
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value !== undefined && value.trim() !== '' ? value.trim() : undefined;
@@ -248,6 +295,123 @@ export function selectCaInput(args: CliArgs, env: Env, stackDefaults: Partial<Ve
   if (envFile) return { kind: 'file', path: envFile, source: `VERIFY_CA_FILE ${envFile}` };
   if (stackDefaults.caPem) return { kind: 'pem', pem: stackDefaults.caPem, source: stackDefaults.caSource ?? `stack ${args.stack ?? ''}`.trim() };
   return { kind: 'none' };
+}
+
+/**
+ * A *_FILE setting holding the PEM itself (e.g. VERIFY_CLIENT_KEY_FILE="$(cat key.pem)"): refused
+ * before anything tries to open it, since "cannot read <value>" would print the key.
+ */
+function refusePemAsPath(value: string, setting: string, pemSetting: string): void {
+  if (/-----BEGIN |\n/.test(value)) {
+    throw new UsageError(`${setting} holds a PEM, not a file name: pass the file's path, or the PEM itself in ${pemSetting} (the value is not shown)`);
+  }
+}
+
+/**
+ * Decides where the client certificate and key come from, the way selectCaInput does for the CA and
+ * for each of them on its own: flag > VERIFY_*_PEM > VERIFY_*_FILE. The stack's pair is used only
+ * when neither is given, so a certificate is never paired with a key from somewhere else; one
+ * without the other is refused by resolveOptions.
+ */
+export function selectClientCertificateInput(args: CliArgs, env: Env, stackDefaults: Partial<VerifyOptions>): { cert: PemInput; key: PemInput } {
+  const select = (flagValue: string | undefined, flag: string, prefix: 'VERIFY_CLIENT_CERT' | 'VERIFY_CLIENT_KEY'): PemInput => {
+    const flagFile = nonEmpty(flagValue);
+    if (flagFile) {
+      refusePemAsPath(flagFile, flag, `${prefix}_PEM`);
+      return { kind: 'file', path: flagFile, source: `${flag} ${flagFile}` };
+    }
+    const envPem = nonEmpty(env[`${prefix}_PEM`]);
+    if (envPem) return { kind: 'pem', pem: envPem, source: `${prefix}_PEM` };
+    const envFile = nonEmpty(env[`${prefix}_FILE`]);
+    if (envFile) {
+      refusePemAsPath(envFile, `${prefix}_FILE`, `${prefix}_PEM`);
+      return { kind: 'file', path: envFile, source: `${prefix}_FILE ${envFile}` };
+    }
+    return { kind: 'none' };
+  };
+  const cert = select(args.clientCertFile, '--client-cert-file', 'VERIFY_CLIENT_CERT');
+  const key = select(args.clientKeyFile, '--client-key-file', 'VERIFY_CLIENT_KEY');
+  const sd = stackDefaults.clientCertificate;
+  if (cert.kind === 'none' && key.kind === 'none' && sd) {
+    return { cert: { kind: 'pem', pem: sd.certPem, source: sd.certSource }, key: { kind: 'pem', pem: sd.keyPem, source: sd.keySource } };
+  }
+  return { cert, key };
+}
+
+/** id-kp-clientAuth and anyExtendedKeyUsage: a certificate whose extended key usage lists neither cannot authenticate a client. */
+const CLIENT_AUTH_EKUS = ['1.3.6.1.5.5.7.3.2', '2.5.29.37.0'];
+const EKU_NAMES: Record<string, string> = { '1.3.6.1.5.5.7.3.1': 'serverAuth', '1.3.6.1.5.5.7.3.2': 'clientAuth', '1.3.6.1.5.5.7.3.3': 'codeSigning', '1.3.6.1.5.5.7.3.4': 'emailProtection' };
+
+/**
+ * The client certificate: its CERTIFICATE blocks only (a combined cert+key file must not carry the
+ * key into a field that is treated as public), parseable, and usable for client authentication —
+ * Go servers (Tempo, the collector, Prometheus) refuse one whose extended key usage lacks clientAuth.
+ */
+export function validateClientCertPem(pem: string, source: string): string {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+  if (!blocks) {
+    const swapped = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem) ? ': it holds a private key — are the client certificate and key settings swapped?' : ' (no "-----BEGIN CERTIFICATE-----")';
+    throw new UsageError(`the client certificate from ${source} is not a PEM certificate${swapped}`);
+  }
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(blocks[0] as string);
+  } catch (err) {
+    throw new UsageError(`the client certificate from ${source} cannot be parsed as an X.509 certificate: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const ekus = cert.keyUsage;
+  if (ekus !== undefined && !ekus.some((oid) => CLIENT_AUTH_EKUS.includes(oid))) {
+    throw new UsageError(
+      `the client certificate from ${source} (${cert.subject.replace(/\n/g, ', ')}) is not for client authentication: its extended key usage is ${ekus.map((oid) => EKU_NAMES[oid] ?? oid).join(', ')}, without clientAuth; servers refuse it`,
+    );
+  }
+  return `${blocks.join('\n')}\n`;
+}
+
+/**
+ * The client key: the one PRIVATE KEY block, unencrypted and parseable. Messages never quote it, and
+ * never the parser's message either (only its error code): nothing of the key can reach an output.
+ */
+export function validateClientKeyPem(pem: string, source: string): string {
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/.test(pem)) {
+    throw new UsageError(`the client key from ${source} is encrypted; the verifier needs it unencrypted (e.g. \`openssl pkey -in KEY -out KEY.plain\`)`);
+  }
+  const block = /-----BEGIN ([A-Z0-9]+ )?PRIVATE KEY-----[\s\S]*?-----END \1?PRIVATE KEY-----/.exec(pem)?.[0];
+  if (!block) {
+    const swapped = pem.includes('-----BEGIN CERTIFICATE-----') ? ': it holds a certificate — are the client certificate and key settings swapped?' : ' (no "-----BEGIN ... PRIVATE KEY-----")';
+    throw new UsageError(`the client key from ${source} is not a PEM private key${swapped}`);
+  }
+  try {
+    createPrivateKey(block);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`the client key from ${source} cannot be parsed as a private key${code ? ` (${code})` : ''}`);
+  }
+  return `${block}\n`;
+}
+
+/**
+ * Both or neither; when both, each valid and the key the certificate's. Undefined: no client
+ * certificate. `read` holds what selectClientCertificateInput chose, already read by the caller.
+ */
+export function resolveClientCertificate(read: { cert?: ReadPem; key?: ReadPem } | undefined): ClientCertificate | undefined {
+  const cert = read?.cert;
+  const key = read?.key;
+  if (!cert && !key) return undefined;
+  if (!cert || !key) {
+    const given = cert ? `a client certificate (${cert.source}) without its key` : `a client key (${key?.source ?? ''}) without its certificate`;
+    throw new UsageError(
+      `${given}: mutual TLS needs both — pass --client-cert-file PATH and --client-key-file PATH ` +
+        '(or VERIFY_CLIENT_CERT_FILE / VERIFY_CLIENT_CERT_PEM and VERIFY_CLIENT_KEY_FILE / VERIFY_CLIENT_KEY_PEM), or neither',
+    );
+  }
+  const certPem = validateClientCertPem(cert.pem, cert.source);
+  const keyPem = validateClientKeyPem(key.pem, key.source);
+  const certificate = new X509Certificate(certPem);
+  if (!certificate.checkPrivateKey(createPrivateKey(keyPem))) {
+    throw new UsageError(`the client key from ${key.source} does not belong to the client certificate from ${cert.source} (${certificate.subject.replace(/\n/g, ', ')}): give the key it was issued for`);
+  }
+  return { certPem, keyPem, certSource: cert.source, keySource: key.source };
 }
 
 export function validateCaPem(pem: string, source: string): string {
@@ -319,7 +483,9 @@ export interface ResolveInput {
   /** from stackDefaults() when --stack was given, else {} */
   stackDefaults: Partial<VerifyOptions>;
   /** the CA PEM, already read by the caller according to selectCaInput() */
-  ca?: { pem: string; source: string };
+  ca?: ReadPem;
+  /** the client certificate and key, each already read by the caller according to selectClientCertificateInput() (absent: not given) */
+  clientCertificate?: { cert?: ReadPem; key?: ReadPem };
 }
 
 /** Merges flag > env > stack defaults > built-in defaults and validates everything. */
@@ -338,6 +504,7 @@ export function resolveOptions(input: ResolveInput): VerifyOptions {
     throw new UsageError('no CA: pass --ca-file PATH (or VERIFY_CA_PEM with the PEM itself, or --stack NAME); TLS is always verified against it');
   }
   const caPem = validateCaPem(input.ca.pem, input.ca.source);
+  const clientCertificate = resolveClientCertificate(input.clientCertificate);
 
   const appRaw = pick(args.appUrl, 'VERIFY_APP_URL', sd.appUrl);
   const otlpRaw = pick(args.otlpHttpUrl, 'VERIFY_OTLP_HTTP_URL', sd.otlpHttpUrl);
@@ -360,6 +527,7 @@ export function resolveOptions(input: ResolveInput): VerifyOptions {
     tempoUrl,
     caPem,
     caSource: input.ca.source,
+    ...(clientCertificate ? { clientCertificate } : {}),
     traces: num(args.traces, 'VERIFY_TRACES', sd.traces ?? DEFAULTS.traces, '--traces', { integer: true, min: 1, max: 10000 }),
     minFraction: num(args.minFraction, 'VERIFY_MIN_FRACTION', sd.minFraction ?? DEFAULTS.minFraction, '--min-fraction', { integer: false, min: 0, max: 1, minExclusive: true }),
     deadlineSeconds: num(args.deadlineSeconds, 'VERIFY_DEADLINE_SECONDS', sd.deadlineSeconds ?? DEFAULTS.deadlineSeconds, '--deadline-seconds', { integer: false, min: 0, max: 3600, minExclusive: true }),

@@ -138,6 +138,8 @@ export function formatHuman(result: VerifyResult): string {
   out.push('');
   out.push(`  Tempo      ${result.tempoUrl}${result.tempoVersion ? ` (Tempo ${result.tempoVersion})` : ''}${result.stack ? ` [stack ${result.stack}]` : ''}`);
   out.push(`  Trust      ${result.caSource}`);
+  const cc = result.clientCertificate;
+  if (cc) out.push(`  Client     certificate "${cc.subject}" issued by "${cc.issuer}" from ${cc.certSource}, key from ${cc.keySource}`);
   const t = result.traffic;
   const via = t.kind === 'app' ? `app ${t.url}` : `synthetic OTLP spans to ${t.url}`;
   out.push(

@@ -2,7 +2,9 @@
  * `--stack NAME` defaults: the URLs and verification settings come from the stack model built from
  * `Pulumi.<NAME>.yaml` (the same model `pulumi up` deploys; Prometheus' URL and the service-graph edge
  * app -> app backend included), the CA from the stack's output
- * `caCertificate` through the Pulumi CLI (`pulumi stack output caCertificate --stack NAME --show-secrets`).
+ * `caCertificate` through the Pulumi CLI (`pulumi stack output caCertificate --stack NAME --show-secrets`),
+ * and, when the model says the stack requires mutual TLS (`tls.mutual`, the default), the client
+ * certificate and key from the outputs `clientCertificate` and `clientPrivateKey` the same way.
  * Explicit flags and VERIFY_* variables still win (see options.ts).
  */
 import { execFile } from 'node:child_process';
@@ -16,6 +18,11 @@ export type PulumiRunner = (args: string[], cwd: string) => Promise<string>;
 export interface StackDefaultsOptions {
   /** fetch the CA through the Pulumi CLI (false when --ca-file / VERIFY_CA_PEM is given) */
   needCa?: boolean;
+  /**
+   * fetch the client certificate and key through the Pulumi CLI when the stack requires mutual TLS
+   * (false when either is given by flag or environment)
+   */
+  needClientCertificate?: boolean;
   /** replaces the Pulumi CLI (tests) */
   runPulumi?: PulumiRunner;
 }
@@ -70,18 +77,37 @@ export async function stackDefaults(stack: string, projectDir: string, opts: Sta
     minFraction: model.config.verification.minFraction,
     deadlineSeconds: model.config.verification.deadlineSeconds,
   };
-  if (opts.needCa !== false) {
-    const args = ['stack', 'output', 'caCertificate', '--stack', stack, '--show-secrets'];
-    let pem: string;
+  const runPulumi = opts.runPulumi ?? defaultRunPulumi;
+  const output = async (name: string, what: string, instead: string, why = ''): Promise<string> => {
+    const args = ['stack', 'output', name, '--stack', stack, '--show-secrets'];
     try {
-      pem = (await (opts.runPulumi ?? defaultRunPulumi)(args, projectDir)).trim();
+      return (await runPulumi(args, projectDir)).trim();
     } catch (err) {
-      throw new UsageError(
-        `--stack ${stack}: cannot read the CA with \`pulumi ${args.join(' ')}\` (${err instanceof Error ? err.message : String(err)}); pass --ca-file PATH or VERIFY_CA_PEM`,
-      );
+      // The Pulumi CLI's error names the command and the output, never an output's value.
+      throw new UsageError(`--stack ${stack}: ${why}cannot read ${what} with \`pulumi ${args.join(' ')}\` (${err instanceof Error ? err.message : String(err)}); ${instead}`);
     }
-    defaults.caPem = pem;
+  };
+  // Without mutual TLS the stack has no client certificate outputs and its servers ask for none.
+  const needClient = opts.needClientCertificate !== false && model.config.tls.mutual;
+  const clientInstead = 'pass --client-cert-file PATH and --client-key-file PATH (or VERIFY_CLIENT_CERT_PEM and VERIFY_CLIENT_KEY_PEM)';
+  const clientWhy = 'the stack requires client certificates (tls.mutual), but ';
+  // One Pulumi CLI call takes a second or more: the outputs are read side by side.
+  const [caPem, clientCertPem, clientKeyPem] = await Promise.all([
+    opts.needCa !== false ? output('caCertificate', 'the CA', 'pass --ca-file PATH or VERIFY_CA_PEM') : undefined,
+    needClient ? output('clientCertificate', 'the client certificate', clientInstead, clientWhy) : undefined,
+    needClient ? output('clientPrivateKey', 'the client key', clientInstead, clientWhy) : undefined,
+  ]);
+  if (caPem !== undefined) {
+    defaults.caPem = caPem;
     defaults.caSource = `pulumi stack output caCertificate --stack ${stack}`;
+  }
+  if (clientCertPem !== undefined && clientKeyPem !== undefined) {
+    defaults.clientCertificate = {
+      certPem: clientCertPem,
+      keyPem: clientKeyPem,
+      certSource: `pulumi stack output clientCertificate --stack ${stack}`,
+      keySource: `pulumi stack output clientPrivateKey --stack ${stack}`,
+    };
   }
   return defaults;
 }

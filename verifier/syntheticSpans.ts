@@ -1,7 +1,8 @@
 /**
  * Synthetic traffic when there is no app: creates `count` traces of two spans each with the
  * OpenTelemetry SDK and exports them with the OTLP/HTTP exporter to `<otlpHttpUrl>/v1/traces`,
- * trusting exactly the stack CA (the exporter's https agent gets `ca`; verification stays on).
+ * trusting exactly the stack CA (the exporter's https agent gets `ca`; verification stays on) and,
+ * under mutual TLS, presenting the verifier's client certificate (`cert` and `key`).
  */
 import { context, trace } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -9,6 +10,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { classifyError, HttpFailure } from './http';
+import type { ClientCertificate } from './options';
 
 export const SYNTHETIC_SERVICE_NAME = 'tracing-stack-verify';
 export const SPANS_PER_SYNTHETIC_TRACE = 2;
@@ -30,6 +32,9 @@ export async function sendSyntheticTraces(opts: {
   otlpHttpUrl: string;
   caPem: string;
   caDescription: string;
+  clientCertificate?: ClientCertificate;
+  /** describeClientCertificate() of it, for messages */
+  clientCertDescription?: string;
   count: number;
   timeoutMs: number;
 }): Promise<SyntheticResult> {
@@ -55,7 +60,11 @@ export async function sendSyntheticTraces(opts: {
     url,
     timeoutMillis: Math.max(100, Math.floor(opts.timeoutMs)),
     // Only the stack CA is trusted; rejectUnauthorized stays at its default (true).
-    httpAgentOptions: { ca: opts.caPem, keepAlive: false },
+    httpAgentOptions: {
+      ca: opts.caPem,
+      ...(opts.clientCertificate ? { cert: opts.clientCertificate.certPem, key: opts.clientCertificate.keyPem } : {}),
+      keepAlive: false,
+    },
   });
   let rejected: string | undefined;
   try {
@@ -71,7 +80,9 @@ export async function sendSyntheticTraces(opts: {
         if (err && /timed out/i.test(err.message)) {
           throw new HttpFailure('timeout', url, `no answer from ${url} in time (timeout)`, 'ETIMEDOUT');
         }
-        throw classifyError(err ?? new Error('export failed'), url, opts.caDescription);
+        // The exporter's sockets are out of sight: a refusal by hanging up reads as a reset here; the
+        // collector (Go) refuses with an alert, which is recognised.
+        throw classifyError(err ?? new Error('export failed'), url, opts.caDescription, opts.clientCertDescription ? { clientCertificate: opts.clientCertDescription } : {});
       }
     }
   } finally {

@@ -10,12 +10,13 @@
  *      counters and Prometheus' answers.
  * Nothing here prints: progress goes to the injected sink, the result to report.ts.
  */
+import { X509Certificate } from 'node:crypto';
 import { diagnose, type Diagnosis, type DiagnosisCode, type LookupSummary, type TrafficKind } from './diagnose';
 import { EXIT_CODES, type ExitCode } from './exitCodes';
-import { createHttpsClient, HttpFailure, type HttpsClient } from './http';
+import { commonName, createHttpsClient, HttpFailure, type HttpsClient } from './http';
 import { pollPrometheus, readPrometheusBaseline, type PrometheusBaseline } from './metricsCheck';
 import { diagnoseMetrics } from './metricsDiagnose';
-import { DEFAULTS, type VerifyOptions } from './options';
+import { CLIENT_CERT_SETTINGS, DEFAULTS, type VerifyOptions } from './options';
 import {
   type CollectorCounters,
   type CollectorDelta,
@@ -66,6 +67,8 @@ export interface VerifyResult {
   stage: Stage;
   tempoUrl: string;
   caSource: string;
+  /** the client certificate presented on every connection (mutual TLS), by subject and issuer CN and where it and its key came from; never the key */
+  clientCertificate?: { subject: string; issuer: string; certSource: string; keySource: string };
   stack?: string;
   tempoVersion?: string;
   traffic: {
@@ -133,11 +136,46 @@ const TEMPO_TLS_KEYS = [
   'verifier --ca-file / VERIFY_CA_PEM (the stack CA)',
 ];
 
-function tlsAbort(failure: HttpFailure, what: string, keys: string[]): Abort {
-  return new Abort('TLS_VERIFICATION_FAILED', EXIT_CODES.UNREACHABLE, `${what}: ${failure.message}`, keys, {
-    url: failure.url,
-    ...(failure.code ? { code: failure.code } : {}),
-  });
+/** First among the keys of CLIENT_CERTIFICATE_REFUSED: the verifier's side is what the user can change at once. */
+const CLIENT_CERT_KEY = `verifier ${CLIENT_CERT_SETTINGS}: a certificate for client authentication signed by the stack CA, and its key`;
+
+/** Where each server is told to require client certificates, and from which CA (the other side of CLIENT_CERTIFICATE_REFUSED). */
+const CLIENT_AUTH_KEYS = {
+  tempo: 'tempo server.http_tls_config.client_auth_type (RequireAndVerifyClientCert) and client_ca_file (the CA that must sign the client certificate)',
+  app: "the app's TLS_CLIENT_AUTH=require and TLS_CA_FILE (the CA that must sign the client certificate)",
+  otlpHttp: 'collector receivers.otlp.protocols.http.tls.client_ca_file (the CA that must sign the client certificate)',
+  otlpGrpc: 'collector receivers.otlp.protocols.grpc.tls.client_ca_file (the CA that must sign the client certificate)',
+  prometheus: 'prometheus web config tls_server_config.client_auth_type (RequireAndVerifyClientCert) and client_ca_file',
+} as const;
+
+/** TLS failures end the run at once: retrying does not change a certificate. */
+function isTlsFailure(err: unknown): err is HttpFailure & { kind: 'tls' | 'client-certificate' } {
+  return err instanceof HttpFailure && (err.kind === 'tls' || err.kind === 'client-certificate');
+}
+
+/** `keys`: for the server's certificate; `clientAuthKey`: where this server requires client certificates. */
+function tlsAbort(failure: HttpFailure, what: string, keys: string[], clientAuthKey: string): Abort {
+  const evidence = { url: failure.url, ...(failure.code ? { code: failure.code } : {}) };
+  if (failure.kind === 'client-certificate') {
+    return new Abort('CLIENT_CERTIFICATE_REFUSED', EXIT_CODES.UNREACHABLE, `${what}: ${failure.message}`, [CLIENT_CERT_KEY, clientAuthKey], evidence);
+  }
+  return new Abort('TLS_VERIFICATION_FAILED', EXIT_CODES.UNREACHABLE, `${what}: ${failure.message}`, keys, evidence);
+}
+
+/** CN of subject and issuer for the report; the PEM was validated when the options were resolved. */
+function clientCertificateSummary(options: VerifyOptions): VerifyResult['clientCertificate'] {
+  const c = options.clientCertificate;
+  if (!c) return undefined;
+  let subject = '';
+  let issuer = '';
+  try {
+    const cert = new X509Certificate(c.certPem);
+    subject = commonName(cert.subject);
+    issuer = commonName(cert.issuer);
+  } catch {
+    // options built by hand (tests, a library caller) may skip validation: report the sources only
+  }
+  return { subject, issuer, certSource: c.certSource, keySource: c.keySource };
 }
 
 const COLLECTOR_ENDPOINT_KEYS = [
@@ -149,9 +187,19 @@ const COLLECTOR_TLS_KEYS = [
   'verifier --ca-file / VERIFY_CA_PEM (the stack CA)',
 ];
 
-/** A diagnosis for a collector endpoint that did not complete a verified TLS handshake. */
-function collectorEndpointDiagnosis(probe: ProbeResult | undefined): Diagnosis | undefined {
+/** A diagnosis for a collector endpoint that did not complete a verified TLS handshake. `presented`: the client certificate described, if any. */
+function collectorEndpointDiagnosis(probe: ProbeResult | undefined, presented: string | undefined): Diagnosis | undefined {
   if (!probe || probe.status === 'answers') return undefined;
+  if (probe.status === 'client-certificate') {
+    return {
+      code: 'CLIENT_CERTIFICATE_REFUSED',
+      message:
+        `the collector at ${probe.url} refused the verifier's TLS handshake (${probe.detail ?? 'no detail'}): it requires a client certificate (mutual TLS) and ` +
+        `${presented ? `does not accept the verifier's ${presented}` : 'the verifier presented none'}. This is about the verifier's certificate, not the app's.`,
+      configKeys: [CLIENT_CERT_KEY, CLIENT_AUTH_KEYS.otlpGrpc],
+      evidence: { url: probe.url, status: probe.status },
+    };
+  }
   if (probe.status === 'tls') {
     return {
       code: 'COLLECTOR_TLS_FAILED',
@@ -172,7 +220,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const progress = deps.progress ?? NO_PROGRESS;
-  const client = deps.client ?? createHttpsClient(options.caPem, options.caSource);
+  const client = deps.client ?? createHttpsClient(options.caPem, options.caSource, options.clientCertificate);
   const ownsClient = deps.client === undefined;
 
   const startedAt = now();
@@ -204,6 +252,8 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     notes: [],
   };
   if (options.stack) result.stack = options.stack;
+  const clientCertificate = clientCertificateSummary(options);
+  if (clientCertificate) result.clientCertificate = clientCertificate;
 
   const metricsUrl = `${options.tempoUrl}/metrics`;
 
@@ -213,7 +263,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     try {
       res = await client.request(metricsUrl, { timeoutMs: requestTimeout(), headers: { accept: 'text/plain;version=0.0.4', ...tenantHeaders } });
     } catch (err) {
-      if (err instanceof HttpFailure && err.kind === 'tls') throw tlsAbort(err, 'Tempo /metrics', TEMPO_TLS_KEYS);
+      if (isTlsFailure(err)) throw tlsAbort(err, 'Tempo /metrics', TEMPO_TLS_KEYS, CLIENT_AUTH_KEYS.tempo);
       throw err;
     }
     if (res.status !== 200) {
@@ -298,7 +348,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         }
       } catch (err) {
         if (!(err instanceof HttpFailure)) throw err;
-        if (err.kind === 'tls') throw tlsAbort(err, 'Tempo /ready', TEMPO_TLS_KEYS);
+        if (isTlsFailure(err)) throw tlsAbort(err, 'Tempo /ready', TEMPO_TLS_KEYS, CLIENT_AUTH_KEYS.tempo);
         lastFailure = err;
       }
       if (remaining() <= 0) {
@@ -346,7 +396,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     const probeCollector = async (): Promise<ProbeResult | undefined> => {
       if (!options.collectorOtlpUrl) return undefined;
       progress.update(`TLS handshake with the collector at ${options.collectorOtlpUrl}`);
-      const probe = await probeTlsEndpoint(options.collectorOtlpUrl, options.caPem, Math.max(1, Math.min(5000, requestTimeout())));
+      const probe = await probeTlsEndpoint(options.collectorOtlpUrl, options.caPem, Math.max(1, Math.min(5000, requestTimeout())), options.clientCertificate);
       (result.collectorEndpoint ??= []).push(probe);
       return probe;
     };
@@ -387,8 +437,8 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         }
       } catch (err) {
         if (!(err instanceof HttpFailure)) throw err;
-        if (err.kind === 'tls') {
-          throw tlsAbort(err, 'the app', ["the app's server certificate (must be signed by the stack CA, SANs localhost and 127.0.0.1)", 'verifier --app-url']);
+        if (isTlsFailure(err)) {
+          throw tlsAbort(err, 'the app', ["the app's server certificate (must be signed by the stack CA, SANs localhost and 127.0.0.1)", 'verifier --app-url'], CLIENT_AUTH_KEYS.app);
         }
         throw new Abort('APP_UNREACHABLE', EXIT_CODES.UNREACHABLE, `cannot reach the app: ${err.message}`, ['verifier --app-url', "the app container's published port"]);
       }
@@ -410,6 +460,8 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
           otlpHttpUrl: options.otlpHttpUrl,
           caPem: options.caPem,
           caDescription: client.caDescription,
+          ...(options.clientCertificate ? { clientCertificate: options.clientCertificate } : {}),
+          ...(client.clientCertDescription ? { clientCertDescription: client.clientCertDescription } : {}),
           count: options.traces,
           timeoutMs: requestTimeout(),
         });
@@ -422,8 +474,13 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         }
       } catch (err) {
         if (err instanceof HttpFailure) {
-          if (err.kind === 'tls') {
-            throw tlsAbort(err, 'the OTLP endpoint', ['collector receivers.otlp.protocols.http.tls.cert_file (signed by the stack CA, SANs include the host)', 'verifier --otlp-http-url']);
+          if (isTlsFailure(err)) {
+            throw tlsAbort(
+              err,
+              'the OTLP endpoint',
+              ['collector receivers.otlp.protocols.http.tls.cert_file (signed by the stack CA, SANs include the host)', 'verifier --otlp-http-url'],
+              CLIENT_AUTH_KEYS.otlpHttp,
+            );
           }
           throw new Abort('APP_UNREACHABLE', EXIT_CODES.UNREACHABLE, `cannot reach the OTLP endpoint: ${err.message}`, ['verifier --otlp-http-url', 'collector receivers.otlp.protocols.http.endpoint']);
         }
@@ -458,7 +515,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         try {
           outcome = await lookupTrace(client, options.tempoUrl, id, { timeoutMs: lookupTimeout, ...(options.tenant ? { tenant: options.tenant } : {}) });
         } catch (err) {
-          if (err instanceof HttpFailure && err.kind === 'tls') throw tlsAbort(err, 'Tempo trace API', TEMPO_TLS_KEYS);
+          if (isTlsFailure(err)) throw tlsAbort(err, 'Tempo trace API', TEMPO_TLS_KEYS, CLIENT_AUTH_KEYS.tempo);
           if (!(err instanceof HttpFailure)) throw err;
           if (err.kind === 'timeout') {
             lookupsPerPoll = 1; // the query path hangs: one id per poll from now on
@@ -555,7 +612,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     if (queryPathNotReady) (verdict.verified ? result.warnings : result.diagnoses).push(queryPathDiagnosis(queryPathNotReady));
     // A collector that does not answer (or refuses TLS) explains everything after it: say it first.
     const probeAfter = !verdict.verified && probeBefore?.status === 'answers' ? await probeCollector() : undefined;
-    const endpointProblem = collectorEndpointDiagnosis(probeAfter ?? probeBefore);
+    const endpointProblem = collectorEndpointDiagnosis(probeAfter ?? probeBefore, client.clientCertDescription);
     if (endpointProblem) (verdict.verified ? result.warnings : result.diagnoses).unshift(endpointProblem);
     result.outcome = verdict.verified ? 'verified' : 'not_verified';
     result.exitCode = verdict.verified ? EXIT_CODES.VERIFIED : EXIT_CODES.NOT_VERIFIED;
@@ -590,6 +647,15 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
       section.serviceGraphEdge.failed = polled.edgeFailed ?? null;
       section.serviceGraphEdge.seenAfterMs = polled.edgeSeenAfterMs ?? null;
       if (polled.lastError) section.lastError = polled.lastError;
+      if (polled.fatal?.kind === 'client-certificate') {
+        throw new Abort(
+          'CLIENT_CERTIFICATE_REFUSED',
+          EXIT_CODES.UNREACHABLE,
+          `the traces are stored, but Prometheus at ${prometheusUrl} could not be queried: ${polled.fatal.message}`,
+          [CLIENT_CERT_KEY, CLIENT_AUTH_KEYS.prometheus],
+          { url: prometheusUrl, ...(polled.fatal.code ? { code: polled.fatal.code } : {}) },
+        );
+      }
       if (polled.fatal || !polled.answered) {
         const detail = polled.fatal?.message ?? polled.lastError ?? 'no answer before the deadline';
         throw new Abort(

@@ -23,11 +23,23 @@ export interface Setting {
   value: string;
 }
 
+/** TLS_CLIENT_AUTH: whether the HTTPS server demands a client certificate (mutual TLS). */
+export const CLIENT_AUTH_MODES = ['require', 'none'] as const;
+
+export type ClientAuthMode = (typeof CLIENT_AUTH_MODES)[number];
+
+export interface ServerTlsFiles {
+  cert: Setting;
+  key: Setting;
+  /** TLS_CA_FILE, present exactly when TLS_CLIENT_AUTH=require: every client must present a certificate it signed. */
+  clientCa?: Setting;
+}
+
 export interface ServerConfig {
   host: string;
   port: number;
   /** Serve HTTPS with these files; absent means plain HTTP (local development only). */
-  tls?: { cert: Setting; key: Setting };
+  tls?: ServerTlsFiles;
 }
 
 /** The CA that verifies a server, and an optional client certificate and key for mTLS (both or neither). */
@@ -116,15 +128,49 @@ export function parsePort(setting: Setting | undefined, problems: string[]): num
   return port;
 }
 
+function isClientAuthMode(value: string): value is ClientAuthMode {
+  return (CLIENT_AUTH_MODES as readonly string[]).includes(value);
+}
+
+/**
+ * Unset means "none", as before the setting existed. Exported because the healthcheck must agree
+ * with the server on whether to present a client certificate.
+ */
+export function parseClientAuth(setting: Setting | undefined, problems: string[]): ClientAuthMode {
+  if (!setting) return 'none';
+  const value = setting.value.toLowerCase();
+  if (isClientAuthMode(value)) return value;
+  problems.push(
+    `${setting.variable}="${setting.value}" is not supported; use "require" (HTTPS clients must present a certificate signed by TLS_CA_FILE) or "none" (the default)`,
+  );
+  return 'none';
+}
+
 function parseServer(env: Env, problems: string[]): ServerConfig {
   const host = read(env, 'HOST')?.value ?? DEFAULT_HOST;
   const port = parsePort(read(env, 'PORT'), problems);
   const cert = read(env, 'TLS_CERT_FILE');
   const key = read(env, 'TLS_KEY_FILE');
-  if (cert && key) return { host, port, tls: { cert, key } };
-  if (cert) problems.push('TLS_KEY_FILE is not set but TLS_CERT_FILE is: HTTPS needs both the certificate and its private key');
-  if (key) problems.push('TLS_CERT_FILE is not set but TLS_KEY_FILE is: HTTPS needs both the certificate and its private key');
-  return { host, port };
+  const clientAuth = parseClientAuth(read(env, 'TLS_CLIENT_AUTH'), problems);
+  const clientCa = read(env, 'TLS_CA_FILE');
+  if (cert && !key) problems.push('TLS_KEY_FILE is not set but TLS_CERT_FILE is: HTTPS needs both the certificate and its private key');
+  if (key && !cert) problems.push('TLS_CERT_FILE is not set but TLS_KEY_FILE is: HTTPS needs both the certificate and its private key');
+  if (clientAuth === 'require') {
+    // With only one half of the pair set, the message above already says what to add.
+    if (!cert && !key) {
+      problems.push(
+        `TLS_CLIENT_AUTH=require needs HTTPS, but TLS_CERT_FILE and TLS_KEY_FILE are not set: set them to the service's certificate and key, or set TLS_CLIENT_AUTH=none`,
+      );
+    }
+    if (!clientCa) {
+      problems.push(
+        `TLS_CA_FILE is not set but TLS_CLIENT_AUTH=require: set TLS_CA_FILE to the CA file (PEM) that signs the clients' certificates, or set TLS_CLIENT_AUTH=none`,
+      );
+    }
+  }
+  if (!cert || !key) return { host, port };
+  // Outside "require", TLS_CA_FILE is left to the healthcheck (the CA it verifies this server with).
+  return { host, port, tls: clientAuth === 'require' && clientCa ? { cert, key, clientCa } : { cert, key } };
 }
 
 function parseBoolean(setting: Setting | undefined, problems: string[]): boolean {

@@ -5,12 +5,14 @@
  *
  * It reads the container's own settings: PORT, HOST, TLS_CERT_FILE (HTTPS when set) and, as the
  * CA to trust, TLS_CA_FILE or else OTEL_EXPORTER_OTLP_CERTIFICATE. The server certificate must
- * carry the SAN "localhost", the name this probe verifies.
+ * carry the SAN "localhost", the name this probe verifies. With TLS_CLIENT_AUTH=require the server
+ * refuses clients without a certificate, so the probe then presents the service's own certificate
+ * and key (TLS_CERT_FILE, TLS_KEY_FILE), which must therefore allow client authentication.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { DEFAULT_PORT, parsePort, type Env } from './config';
+import { DEFAULT_PORT, parseClientAuth, parsePort, type Env, type Setting } from './config';
 
 const TIMEOUT_MS = 4_000;
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
@@ -18,21 +20,38 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
 export interface ProbeTarget {
   url: string;
   ca?: Buffer;
+  /** The client certificate and key, presented only when the server requires one. */
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+function setting(env: Env, variable: string): Setting | undefined {
+  const value = env[variable]?.trim();
+  return value ? { variable, value } : undefined;
 }
 
 export function probeTarget(env: Env): ProbeTarget {
   const problems: string[] = [];
-  const portSetting = env.PORT?.trim() ? { variable: 'PORT', value: env.PORT.trim() } : undefined;
-  const port = parsePort(portSetting, problems) || DEFAULT_PORT;
+  const port = parsePort(setting(env, 'PORT'), problems) || DEFAULT_PORT;
+  const clientAuth = parseClientAuth(setting(env, 'TLS_CLIENT_AUTH'), problems);
   if (problems.length > 0) throw new Error(problems.join('; '));
   const host = env.HOST?.trim();
   // A wildcard listener is reached on loopback; IPv4 because Node 18 does not fall back from ::1.
   const address = !host || WILDCARD_HOSTS.has(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
 
-  if (!env.TLS_CERT_FILE?.trim()) return { url: `http://${address}:${port}/monitoring/health` };
+  const certFile = env.TLS_CERT_FILE?.trim();
+  if (!certFile) {
+    // The server refuses to start like this; say why rather than probe a plain-HTTP port.
+    if (clientAuth === 'require') throw new Error('TLS_CLIENT_AUTH=require needs HTTPS: set TLS_CERT_FILE and TLS_KEY_FILE');
+    return { url: `http://${address}:${port}/monitoring/health` };
+  }
   const caFile = env.TLS_CA_FILE?.trim() || env.OTEL_EXPORTER_OTLP_CERTIFICATE?.trim();
   if (!caFile) throw new Error('TLS_CERT_FILE is set, so the probe uses HTTPS: set TLS_CA_FILE to the CA that signed it');
-  return { url: `https://${address}:${port}/monitoring/health`, ca: readFileSync(caFile) };
+  const target: ProbeTarget = { url: `https://${address}:${port}/monitoring/health`, ca: readFileSync(caFile) };
+  if (clientAuth === 'none') return target;
+  const keyFile = env.TLS_KEY_FILE?.trim();
+  if (!keyFile) throw new Error('TLS_CLIENT_AUTH=require, so the probe presents the service certificate: set TLS_KEY_FILE to its key');
+  return { ...target, cert: readFileSync(certFile), key: readFileSync(keyFile) };
 }
 
 export function probe(target: ProbeTarget): Promise<number> {
@@ -42,7 +61,7 @@ export function probe(target: ProbeTarget): Promise<number> {
     const req =
       url.protocol === 'https:'
         ? // servername makes the certificate check use "localhost" even though we dial an IP address.
-          https.request(url, { ...options, ca: target.ca, servername: 'localhost' })
+          https.request(url, { ...options, ca: target.ca, cert: target.cert, key: target.key, servername: 'localhost' })
         : http.request(url, options);
     req.on('response', (res) => {
       res.resume();

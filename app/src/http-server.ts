@@ -7,7 +7,10 @@ export type AppServer = http.Server | https.Server;
 
 export function createAppServer(tls: ServerTlsMaterial | undefined, listener: http.RequestListener): AppServer {
   if (!tls) return http.createServer(listener);
-  return https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, listener);
+  // Mutual TLS: the handshake fails unless the client presents a certificate chaining to clientCa
+  // (that CA only, not the system store), so no unverified client ever gets an HTTP answer.
+  const clientAuth: https.ServerOptions = tls.clientCa ? { requestCert: true, rejectUnauthorized: true, ca: tls.clientCa } : {};
+  return https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...clientAuth }, listener);
 }
 
 export function listen(server: AppServer, port: number, host: string): Promise<AddressInfo> {

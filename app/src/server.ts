@@ -64,6 +64,8 @@ async function main(): Promise<void> {
   logger.info('listening', {
     url: `${tls.server ? 'https' : 'http'}://${address.address}:${address.port}`,
     port: address.port,
+    // Logged so an operator can tell why clients without a certificate are refused.
+    tls_client_auth: tls.server?.clientCa ? 'require' : 'none',
     downstream_url: downstream?.origin,
   });
 

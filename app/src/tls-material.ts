@@ -21,6 +21,8 @@ export type DownstreamTlsMaterial = ClientTlsMaterial;
 export interface ServerTlsMaterial {
   cert: Buffer;
   key: Buffer;
+  /** TLS_CLIENT_AUTH=require: the CA every client certificate must chain to. */
+  clientCa?: Buffer;
 }
 
 export interface TlsMaterial {
@@ -101,8 +103,10 @@ export function readTlsMaterial(config: AppConfig): TlsMaterial {
   if (server) {
     const cert = readCertificate(server.cert, problems);
     const key = readPrivateKey(server.key, problems);
+    // Read up front: a bad client CA would otherwise only show as every client being refused.
+    const clientCa = server.clientCa ? readCertificate(server.clientCa, problems) : undefined;
     if (cert && key && checkKeyPair(server.cert, server.key, cert, key, problems)) {
-      material.server = { cert, key };
+      material.server = clientCa ? { cert, key, clientCa } : { cert, key };
     }
   }
 

@@ -153,6 +153,54 @@ describe('HTTP server settings', () => {
   });
 });
 
+describe('mutual TLS for the HTTPS server (TLS_CLIENT_AUTH)', () => {
+  const HTTPS: Env = { ...BASE, TLS_CERT_FILE: '/tls/app.crt', TLS_KEY_FILE: '/tls/app.key' };
+  const REQUIRE: Env = { ...HTTPS, TLS_CLIENT_AUTH: 'require', TLS_CA_FILE: '/tls/ca.crt' };
+
+  it('asks no client certificate when unset, blank or "none", even with TLS_CA_FILE set (the healthcheck reads it)', () => {
+    for (const value of [undefined, ' ', 'none', 'NONE']) {
+      const config = parseConfig({ ...HTTPS, TLS_CA_FILE: '/tls/ca.crt', TLS_CLIENT_AUTH: value });
+      assert.equal(config.server.tls?.clientCa, undefined, `TLS_CLIENT_AUTH=${String(value)}`);
+    }
+  });
+
+  it('verifies client certificates against TLS_CA_FILE when "require"', () => {
+    assert.deepEqual(parseConfig(REQUIRE).server.tls, {
+      cert: { variable: 'TLS_CERT_FILE', value: '/tls/app.crt' },
+      key: { variable: 'TLS_KEY_FILE', value: '/tls/app.key' },
+      clientCa: { variable: 'TLS_CA_FILE', value: '/tls/ca.crt' },
+    });
+    assert.equal(parseConfig({ ...REQUIRE, TLS_CLIENT_AUTH: ' Require ' }).server.tls?.clientCa?.value, '/tls/ca.crt');
+  });
+
+  it('rejects an unknown value, naming TLS_CLIENT_AUTH and the accepted values', () => {
+    const problem = rejects({ ...REQUIRE, TLS_CLIENT_AUTH: 'yes' }, 'TLS_CLIENT_AUTH', '"yes"', '"require"', '"none"');
+    assert.match(problem, /^TLS_CLIENT_AUTH="yes" is not supported/);
+    rejects({ ...REQUIRE, TLS_CLIENT_AUTH: 'optional' }, 'TLS_CLIENT_AUTH', '"require"', '"none"');
+  });
+
+  it('refuses "require" on plain HTTP, naming TLS_CERT_FILE and TLS_KEY_FILE as the fix', () => {
+    const problem = rejects({ ...BASE, TLS_CLIENT_AUTH: 'require', TLS_CA_FILE: '/tls/ca.crt' }, 'TLS_CLIENT_AUTH', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CLIENT_AUTH=none');
+    assert.match(problem, /^TLS_CLIENT_AUTH=require needs HTTPS/);
+  });
+
+  it('reports only the missing half of the HTTPS pair under "require"', () => {
+    rejects({ ...REQUIRE, TLS_KEY_FILE: '' }, 'TLS_KEY_FILE', 'is not set');
+  });
+
+  it('refuses "require" without TLS_CA_FILE, naming both settings', () => {
+    const problem = rejects({ ...HTTPS, TLS_CLIENT_AUTH: 'require' }, 'TLS_CA_FILE', 'TLS_CLIENT_AUTH=require', 'TLS_CLIENT_AUTH=none');
+    assert.match(problem, /^TLS_CA_FILE is not set/);
+  });
+
+  it('reports both problems of "require" with neither HTTPS nor a CA', () => {
+    const problems = problemsOf({ ...BASE, TLS_CLIENT_AUTH: 'require' });
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.ok(problems.some((p) => p.startsWith('TLS_CLIENT_AUTH=require needs HTTPS')));
+    assert.ok(problems.some((p) => p.startsWith('TLS_CA_FILE is not set')));
+  });
+});
+
 describe('downstream service (DOWNSTREAM_*)', () => {
   const DOWNSTREAM: Env = { ...BASE, DOWNSTREAM_URL: 'https://app-backend:3010', DOWNSTREAM_CA_FILE: '/etc/app/tls/ca.crt' };
 

@@ -91,6 +91,19 @@ describe('readTlsMaterial', () => {
     );
   });
 
+  it('loads TLS_CA_FILE as the client CA only under TLS_CLIENT_AUTH=require', () => {
+    const serving = https({ OTEL_EXPORTER_OTLP_CERTIFICATE: ca.cert, TLS_CERT_FILE: leaf.cert, TLS_KEY_FILE: leaf.key, TLS_CA_FILE: ca.cert });
+    assert.equal(readTlsMaterial(parseConfig(serving)).server?.clientCa, undefined);
+    assert.deepEqual(readTlsMaterial(parseConfig({ ...serving, TLS_CLIENT_AUTH: 'require' })).server?.clientCa, readFileSync(ca.cert));
+  });
+
+  it('names TLS_CA_FILE under TLS_CLIENT_AUTH=require when it is missing or holds no PEM certificate', () => {
+    const serving = https({ OTEL_EXPORTER_OTLP_CERTIFICATE: ca.cert, TLS_CERT_FILE: leaf.cert, TLS_KEY_FILE: leaf.key, TLS_CLIENT_AUTH: 'require' });
+    const missing = pki.path('no-such-client-ca.crt');
+    rejects({ ...serving, TLS_CA_FILE: missing }, 'TLS_CA_FILE', missing, 'ENOENT');
+    rejects({ ...serving, TLS_CA_FILE: ca.key }, 'TLS_CA_FILE', 'PEM certificate');
+  });
+
   const downstream = (env: Env): Env => https({ OTEL_EXPORTER_OTLP_CERTIFICATE: ca.cert, DOWNSTREAM_URL: 'https://localhost:3010', ...env });
 
   it('loads the downstream CA and its optional mTLS pair', () => {

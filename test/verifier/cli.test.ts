@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { useFakeStacks, closedPort, fixture, healthyMetrics } from './helpers/fakeStack';
+import { assertNoKey, useFakeStacks, closedPort, fixture, healthyMetrics } from './helpers/fakeStack';
 import { APP, BACKEND, healthyState } from './helpers/fakePrometheus';
 import { GENERATOR_BEFORE, REMOTE_WRITE_URL, tempoWithGenerator } from './helpers/generatorMetrics';
 
@@ -318,6 +318,82 @@ describe('tracing-stack-verify (subprocess)', { concurrency: true }, () => {
     assert.match(badEnv.stderr, /VERIFY_SERVICE_GRAPH_EDGE: "a,,b" must be two service names/);
   });
 
+  test('mutual TLS, --client-cert-file / --client-key-file: exit 0, the report names the certificate, never the key', async () => {
+    const s = await fake.mtlsStack({ metrics: healthyMetrics('2.x') });
+    const pki = fake.pki();
+    const r = await run(args(s, ['--json', '--deadline-seconds', '10', '--client-cert-file', pki.clientCertFile, '--client-key-file', pki.clientKeyFile, '--collector-otlp-url', s.url]));
+    assert.equal(r.code, 0, r.stderr);
+    const report = parseOnlyJson(r.stdout) as JsonReport & { clientCertificate: Record<string, string>; collectorEndpoint: Array<{ status: string }> };
+    assert.equal(report.outcome, 'verified');
+    assert.deepEqual(report.clientCertificate, { subject: 'verifier', issuer: 'stack-ca', certSource: `--client-cert-file ${pki.clientCertFile}`, keySource: `--client-key-file ${pki.clientKeyFile}` });
+    assert.deepEqual(report.collectorEndpoint.map((p) => p.status), ['answers']);
+    assert.ok(s.clientCns.length > 0 && s.clientCns.every((cn) => cn === 'verifier'));
+    assertNoKey(r.stdout + r.stderr, pki.client.key, 'stdout/stderr');
+  });
+
+  test('mutual TLS, the Pulumi way (VERIFY_CLIENT_CERT_PEM / VERIFY_CLIENT_KEY_PEM, --post-deploy): exit 0, the key nowhere', async () => {
+    const s = await fake.mtlsStack({ metrics: healthyMetrics('2.x') });
+    const pki = fake.pki();
+    const r = await run(['--post-deploy', ...FAST], {
+      VERIFY_TEMPO_URL: s.url,
+      VERIFY_APP_URL: s.url,
+      VERIFY_CA_PEM: pki.caPem,
+      VERIFY_CLIENT_CERT_PEM: pki.client.cert,
+      VERIFY_CLIENT_KEY_PEM: pki.client.key,
+      VERIFY_TRACES: '3',
+      VERIFY_DEADLINE_SECONDS: '10',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const report = parseOnlyJson(r.stdout) as JsonReport & { clientCertificate: Record<string, string> };
+    assert.deepEqual([report.clientCertificate['certSource'], report.clientCertificate['keySource']], ['VERIFY_CLIENT_CERT_PEM', 'VERIFY_CLIENT_KEY_PEM']);
+    assertNoKey(r.stdout + r.stderr, pki.client.key, 'stdout/stderr');
+  });
+
+  test('mutual TLS without a client certificate: exit 2 at once, CLIENT_CERTIFICATE_REFUSED pointing at the settings, on stdout and stderr', async () => {
+    const s = await fake.mtlsStack({ metrics: healthyMetrics('2.x') });
+    const r = await run(args(s, ['--json', '--deadline-seconds', '30']));
+    assert.equal(r.code, 2, r.stderr);
+    const report = parseOnlyJson(r.stdout);
+    assert.equal(report.outcome, 'unreachable');
+    assert.equal(report.exitCode, 2);
+    assert.deepEqual(report.diagnoses.map((d) => d.code), ['CLIENT_CERTIFICATE_REFUSED']);
+    assert.match(report.diagnoses[0]!.message, /requires a client certificate \(mutual TLS\) and the verifier presented none \(alert "certificate required", ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED\)/);
+    assert.ok(report.timings.elapsedMs < 2000, `no waiting for the 30 s deadline (${report.timings.elapsedMs} ms)`);
+    assert.match(r.stderr, /\[CLIENT_CERTIFICATE_REFUSED\] Tempo \/ready: .*--client-cert-file\/--client-key-file \(VERIFY_CLIENT_CERT_\*\/VERIFY_CLIENT_KEY_\*, pulumi stack output clientCertificate\/clientPrivateKey\)/);
+  });
+
+  test('mutual TLS with a pair from another CA, --post-deploy: exit 2, the diagnosis first on stderr, the key nowhere', async () => {
+    const s = await fake.mtlsStack({ metrics: healthyMetrics('2.x') });
+    const pki = fake.pki();
+    const r = await run(args(s, ['--post-deploy', '--deadline-seconds', '30']), { VERIFY_CLIENT_CERT_PEM: pki.otherCaClient.cert, VERIFY_CLIENT_KEY_PEM: pki.otherCaClient.key });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.split('\n');
+    assert.match(lines[0]!, /^Tempo ingestion check: COULD NOT VERIFY/);
+    assert.match(lines[3]!, /^\s+\[CLIENT_CERTIFICATE_REFUSED\] Tempo \/ready: 127\.0\.0\.1:\d+ hung up during the TLS handshake.*client certificate "intruder" issued by "other-ca" from VERIFY_CLIENT_CERT_PEM, not signed by the trusted CA "stack-ca"/);
+    assert.match(r.stderr, /Client\s+certificate "intruder" issued by "other-ca" from VERIFY_CLIENT_CERT_PEM, key from VERIFY_CLIENT_KEY_PEM/);
+    assertNoKey(r.stdout + r.stderr, pki.otherCaClient.key, 'stdout/stderr');
+  });
+
+  test('usage errors exit 64 without showing the key: one half only, the PEM in a *_FILE variable, a key that is not the certificate\'s', async () => {
+    const pki = fake.pki();
+    const base = ['--tempo-url', 'https://127.0.0.1:3200', '--ca-file', pki.caFile, '--app-url', 'https://127.0.0.1:1', '--json'];
+    const halfOnly = await run([...base, '--client-key-file', pki.clientKeyFile]);
+    assert.equal(halfOnly.code, 64);
+    assert.equal(parseOnlyJson(halfOnly.stdout).outcome, 'usage_error');
+    assert.match(halfOnly.stderr, /without its certificate: mutual TLS needs both — pass --client-cert-file PATH and --client-key-file PATH \(or VERIFY_CLIENT_CERT_FILE \/ VERIFY_CLIENT_CERT_PEM and VERIFY_CLIENT_KEY_FILE \/ VERIFY_CLIENT_KEY_PEM\), or neither/);
+    const pemAsPath = await run([...base, '--client-cert-file', pki.clientCertFile], { VERIFY_CLIENT_KEY_FILE: pki.client.key });
+    assert.equal(pemAsPath.code, 64);
+    assert.match(pemAsPath.stderr, /VERIFY_CLIENT_KEY_FILE holds a PEM, not a file name/);
+    const mismatch = await run([...base, '--client-cert-file', pki.clientCertFile], { VERIFY_CLIENT_KEY_PEM: pki.otherCaClient.key });
+    assert.equal(mismatch.code, 64);
+    assert.match(mismatch.stderr, /the client key from VERIFY_CLIENT_KEY_PEM does not belong to the client certificate/);
+    for (const [name, r] of [['halfOnly', halfOnly], ['pemAsPath', pemAsPath], ['mismatch', mismatch]] as const) {
+      assertNoKey(r.stdout + r.stderr, pki.client.key, `${name} stdout/stderr`);
+      assertNoKey(r.stdout + r.stderr, pki.otherCaClient.key, `${name} stdout/stderr`);
+    }
+  });
+
   test('npm run verify entry (tsx verifier/cli.ts) prints the usage', async () => {
     const r = await run(['--help'], {}, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'verifier', 'cli.ts')]);
     assert.equal(r.code, 0);
@@ -325,5 +401,7 @@ describe('tracing-stack-verify (subprocess)', { concurrency: true }, () => {
     assert.match(r.stdout, /there is no option to skip it/);
     assert.match(r.stdout, /--prometheus-url URL [\s\S]*\[VERIFY_PROMETHEUS_URL\]/);
     assert.match(r.stdout, /--service-graph-edge CLIENT,SERVER[\s\S]*\[VERIFY_SERVICE_GRAPH_EDGE\]/);
+    assert.match(r.stdout, /--client-cert-file PATH [\s\S]*\[VERIFY_CLIENT_CERT_FILE, or VERIFY_CLIENT_CERT_PEM\]/);
+    assert.match(r.stdout, /--client-key-file PATH [\s\S]*\[VERIFY_CLIENT_KEY_FILE, or VERIFY_CLIENT_KEY_PEM\]/);
   });
 });

@@ -1,12 +1,25 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadStackModelFromFile } from '../../model';
-import { DEFAULTS, parseCliArgs, parseServiceGraphEdge, resolveOptions, selectCaInput, UsageError, type VerifyOptions } from '../../verifier/options';
+import {
+  DEFAULTS,
+  parseCliArgs,
+  parseServiceGraphEdge,
+  type PemInput,
+  resolveOptions,
+  selectCaInput,
+  selectClientCertificateInput,
+  UsageError,
+  USAGE,
+  type VerifyOptions,
+} from '../../verifier/options';
 import { type CliIo, runCli } from '../../verifier/cli';
 import { currentStackName, stackDefaults } from '../../verifier/stackDefaults';
 import { mintTestPki, type TestPki } from './helpers/certs';
-import { closedPort } from './helpers/fakeStack';
+import { assertNoKey, closedPort } from './helpers/fakeStack';
 
 let pki: TestPki;
 before(() => {
@@ -172,13 +185,171 @@ describe('options', () => {
   });
 });
 
+describe('client certificate options', () => {
+  const BASE = ['--tempo-url', 'https://t:1', '--ca-file', 'ca.pem', '--app-url', 'https://a:1'];
+
+  /** Resolves like the CLI does: selects each half, reads the chosen files, then resolveOptions. */
+  function resolveClient(argv: string[], env: Record<string, string> = {}, sd: Partial<VerifyOptions> = {}): VerifyOptions {
+    const args = parseCliArgs([...BASE, ...argv]);
+    const read = (input: PemInput): { pem: string; source: string } | undefined =>
+      input.kind === 'pem' ? { pem: input.pem, source: input.source } : input.kind === 'file' ? { pem: readFileSync(input.path, 'utf8'), source: input.source } : undefined;
+    const { cert, key } = selectClientCertificateInput(args, env, sd);
+    const certRead = read(cert);
+    const keyRead = read(key);
+    return resolveOptions({
+      args,
+      env,
+      stackDefaults: sd,
+      ca: { pem: pki.caPem, source: '--ca-file ca.pem' },
+      ...(certRead || keyRead ? { clientCertificate: { ...(certRead ? { cert: certRead } : {}), ...(keyRead ? { key: keyRead } : {}) } } : {}),
+    });
+  }
+
+  const stackPair = (): Partial<VerifyOptions> => ({
+    clientCertificate: { certPem: pki.otherCaClient.cert, keyPem: pki.otherCaClient.key, certSource: 'pulumi stack output clientCertificate --stack dev', keySource: 'pulumi stack output clientPrivateKey --stack dev' },
+  });
+
+  /** Fails unless resolving throws a UsageError matching `message` that shows no part of any test key. */
+  function assertUsageError(fn: () => unknown, message: RegExp): void {
+    assert.throws(fn, (err: unknown) => {
+      assert.ok(err instanceof UsageError, String(err));
+      assert.match(err.message, message);
+      assertNoKey(err.message, pki.client.key, 'the usage error');
+      assertNoKey(err.message, pki.otherCaClient.key, 'the usage error');
+      return true;
+    });
+  }
+
+  test('none given: no client certificate', () => {
+    assert.equal(resolveClient([]).clientCertificate, undefined);
+  });
+
+  test('--client-cert-file and --client-key-file', () => {
+    const o = resolveClient(['--client-cert-file', pki.clientCertFile, '--client-key-file', pki.clientKeyFile]);
+    assert.equal(o.clientCertificate?.certSource, `--client-cert-file ${pki.clientCertFile}`);
+    assert.equal(o.clientCertificate?.keySource, `--client-key-file ${pki.clientKeyFile}`);
+    assert.equal(o.clientCertificate?.certPem.trim(), pki.client.cert.trim());
+    assert.equal(o.clientCertificate?.keyPem.trim(), pki.client.key.trim());
+  });
+
+  test('VERIFY_CLIENT_CERT_FILE / VERIFY_CLIENT_KEY_FILE', () => {
+    const o = resolveClient([], { VERIFY_CLIENT_CERT_FILE: pki.clientCertFile, VERIFY_CLIENT_KEY_FILE: pki.clientKeyFile });
+    assert.equal(o.clientCertificate?.certSource, `VERIFY_CLIENT_CERT_FILE ${pki.clientCertFile}`);
+    assert.equal(o.clientCertificate?.keySource, `VERIFY_CLIENT_KEY_FILE ${pki.clientKeyFile}`);
+    assert.equal(o.clientCertificate?.keyPem.trim(), pki.client.key.trim());
+  });
+
+  test('VERIFY_CLIENT_CERT_PEM / VERIFY_CLIENT_KEY_PEM (the post-deploy command passes the PEMs themselves)', () => {
+    const o = resolveClient([], { VERIFY_CLIENT_CERT_PEM: pki.client.cert, VERIFY_CLIENT_KEY_PEM: pki.client.key });
+    assert.deepEqual([o.clientCertificate?.certSource, o.clientCertificate?.keySource], ['VERIFY_CLIENT_CERT_PEM', 'VERIFY_CLIENT_KEY_PEM']);
+    assert.equal(o.clientCertificate?.certPem.trim(), pki.client.cert.trim());
+  });
+
+  test('precedence, like the CA: flag > VERIFY_*_PEM > VERIFY_*_FILE > the stack outputs', () => {
+    const env = { VERIFY_CLIENT_CERT_PEM: pki.client.cert, VERIFY_CLIENT_KEY_PEM: pki.client.key, VERIFY_CLIENT_CERT_FILE: '/nonexistent.crt', VERIFY_CLIENT_KEY_FILE: '/nonexistent.key' };
+    const fromPem = resolveClient([], env, stackPair());
+    assert.deepEqual([fromPem.clientCertificate?.certSource, fromPem.clientCertificate?.keySource], ['VERIFY_CLIENT_CERT_PEM', 'VERIFY_CLIENT_KEY_PEM']);
+    const fromFlag = resolveClient(['--client-cert-file', pki.otherCaClientCertFile, '--client-key-file', pki.otherCaClientKeyFile], env, stackPair());
+    assert.equal(fromFlag.clientCertificate?.certSource, `--client-cert-file ${pki.otherCaClientCertFile}`);
+    assert.equal(fromFlag.clientCertificate?.certPem.trim(), pki.otherCaClient.cert.trim());
+    const fromStack = resolveClient(['--stack', 'dev'], {}, stackPair());
+    assert.equal(fromStack.clientCertificate?.certSource, 'pulumi stack output clientCertificate --stack dev');
+    assert.equal(fromStack.clientCertificate?.keySource, 'pulumi stack output clientPrivateKey --stack dev');
+  });
+
+  test('each half resolved on its own: the certificate by flag and the key from the environment', () => {
+    const o = resolveClient(['--client-cert-file', pki.clientCertFile], { VERIFY_CLIENT_KEY_PEM: pki.client.key });
+    assert.deepEqual([o.clientCertificate?.certSource, o.clientCertificate?.keySource], [`--client-cert-file ${pki.clientCertFile}`, 'VERIFY_CLIENT_KEY_PEM']);
+  });
+
+  const BOTH = /--client-cert-file PATH and --client-key-file PATH \(or VERIFY_CLIENT_CERT_FILE \/ VERIFY_CLIENT_CERT_PEM and VERIFY_CLIENT_KEY_FILE \/ VERIFY_CLIENT_KEY_PEM\), or neither/;
+  for (const [what, argv, env] of [
+    ['the certificate by flag only', ['--client-cert-file', 'x.crt'], {}],
+    ['the key by flag only', ['--client-key-file', 'x.key'], {}],
+    ['VERIFY_CLIENT_CERT_PEM only', [], { VERIFY_CLIENT_CERT_PEM: 'pem' }],
+    ['VERIFY_CLIENT_KEY_FILE only', [], { VERIFY_CLIENT_KEY_FILE: 'x.key' }],
+  ] as const) {
+    test(`both or neither: ${what} is a usage error naming both settings`, () => {
+      const args = parseCliArgs([...BASE, ...argv]);
+      const { cert, key } = selectClientCertificateInput(args, env, stackPair());
+      const half = (input: PemInput): { pem: string; source: string } | undefined => (input.kind === 'none' ? undefined : { pem: 'not read', source: input.source });
+      const c = half(cert);
+      const k = half(key);
+      assert.ok((c === undefined) !== (k === undefined), 'one half only, and not completed from the stack');
+      assertUsageError(
+        () => resolveOptions({ args, env, stackDefaults: stackPair(), ca: { pem: pki.caPem, source: 'ca' }, clientCertificate: { ...(c ? { cert: c } : {}), ...(k ? { key: k } : {}) } }),
+        new RegExp(`^a client (certificate|key) \\(.+\\) without its (key|certificate): mutual TLS needs both — pass ${BOTH.source}`),
+      );
+    });
+  }
+
+  test('one half given and the stack has a pair: still a usage error (never a certificate with a key from elsewhere)', () => {
+    assertUsageError(() => resolveClient(['--client-key-file', pki.clientKeyFile], {}, stackPair()), /^a client key \(--client-key-file .+\) without its certificate/);
+  });
+
+  test('the key must belong to the certificate', () => {
+    assertUsageError(
+      () => resolveClient(['--client-cert-file', pki.clientCertFile, '--client-key-file', pki.otherCaClientKeyFile]),
+      /^the client key from --client-key-file .*intruder\.key does not belong to the client certificate from --client-cert-file .*verifier\.crt \(CN=verifier\)/,
+    );
+  });
+
+  test('swapped certificate and key: both halves say so', () => {
+    assertUsageError(() => resolveClient(['--client-cert-file', pki.clientKeyFile, '--client-key-file', pki.clientCertFile]), /^the client certificate from .* holds a private key — are the client certificate and key settings swapped\?/);
+    assertUsageError(
+      () => resolveClient([], { VERIFY_CLIENT_CERT_PEM: pki.client.cert, VERIFY_CLIENT_KEY_PEM: pki.client.cert }),
+      /^the client key from VERIFY_CLIENT_KEY_PEM is not a PEM private key: it holds a certificate — are the client certificate and key settings swapped\?/,
+    );
+  });
+
+  test('a server certificate (extended key usage serverAuth only) cannot be the client certificate', () => {
+    assertUsageError(
+      () => resolveClient([], { VERIFY_CLIENT_CERT_PEM: pki.server.cert, VERIFY_CLIENT_KEY_PEM: pki.server.key }),
+      /^the client certificate from VERIFY_CLIENT_CERT_PEM \(CN=tempo\) is not for client authentication: its extended key usage is serverAuth, without clientAuth/,
+    );
+  });
+
+  test('an encrypted key, a key that does not parse, a certificate that is not PEM', () => {
+    const encrypted = '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAhXx8YQmH7VrgICCAAw\n-----END ENCRYPTED PRIVATE KEY-----\n';
+    assertUsageError(() => resolveClient([], { VERIFY_CLIENT_CERT_PEM: pki.client.cert, VERIFY_CLIENT_KEY_PEM: encrypted }), /^the client key from VERIFY_CLIENT_KEY_PEM is encrypted; the verifier needs it unencrypted/);
+    // A damaged copy of the real key: the message must not quote any of it (nor OpenSSL's words about it).
+    const damaged = pki.client.key.replace(/\n([A-Za-z0-9+/]{8})/, '\n!!!!!!!!');
+    assertUsageError(() => resolveClient([], { VERIFY_CLIENT_CERT_PEM: pki.client.cert, VERIFY_CLIENT_KEY_PEM: damaged }), /^the client key from VERIFY_CLIENT_KEY_PEM cannot be parsed as a private key( \([A-Z_]+\))?$/);
+    assertUsageError(() => resolveClient([], { VERIFY_CLIENT_CERT_PEM: 'hello', VERIFY_CLIENT_KEY_PEM: pki.client.key }), /^the client certificate from VERIFY_CLIENT_CERT_PEM is not a PEM certificate \(no "-----BEGIN CERTIFICATE-----"\)/);
+  });
+
+  test('the PEM itself in a *_FILE setting is refused without showing it', () => {
+    assertUsageError(() => resolveClient([], { VERIFY_CLIENT_CERT_FILE: pki.clientCertFile, VERIFY_CLIENT_KEY_FILE: pki.client.key }), /^VERIFY_CLIENT_KEY_FILE holds a PEM, not a file name: pass the file's path, or the PEM itself in VERIFY_CLIENT_KEY_PEM \(the value is not shown\)$/);
+    assertUsageError(() => resolveClient([`--client-key-file=${pki.client.key}`, '--client-cert-file', pki.clientCertFile]), /^--client-key-file holds a PEM, not a file name/);
+    // Without "=", the PEM's leading dashes already make the argument parser refuse it (without showing it either).
+    assertUsageError(() => resolveClient(['--client-key-file', pki.client.key, '--client-cert-file', pki.clientCertFile]), /^Option '--client-key-file' argument is ambiguous/);
+  });
+
+  test('a file holding certificate and key: only the certificate goes into certPem', () => {
+    const o = resolveClient([], { VERIFY_CLIENT_CERT_PEM: `${pki.client.cert}${pki.client.key}`, VERIFY_CLIENT_KEY_PEM: `${pki.client.cert}${pki.client.key}` });
+    assert.doesNotMatch(o.clientCertificate?.certPem ?? '', /PRIVATE KEY/);
+    assert.doesNotMatch(o.clientCertificate?.keyPem ?? '', /CERTIFICATE/);
+    assert.match(o.clientCertificate?.keyPem ?? '', /^-----BEGIN PRIVATE KEY-----/);
+  });
+
+  test('--help documents both settings, their variables and the stack outputs', () => {
+    assert.match(USAGE, /--client-cert-file PATH [\s\S]*\[VERIFY_CLIENT_CERT_FILE, or VERIFY_CLIENT_CERT_PEM\]/);
+    assert.match(USAGE, /--client-key-file PATH [\s\S]*\[VERIFY_CLIENT_KEY_FILE, or VERIFY_CLIENT_KEY_PEM\]/);
+    assert.match(USAGE, /both or neither/);
+    assert.match(USAGE, /clientCertificate and clientPrivateKey/);
+  });
+});
+
 describe('stackDefaults', () => {
-  test('reads the dev stack model: host URLs and verification settings; CA through the Pulumi CLI', async () => {
+  /** `pulumi stack output NAME`: the test PKI's CA and client pair, as the stack's outputs. */
+  const outputs = (): Record<string, string> => ({ caCertificate: pki.caPem, clientCertificate: pki.client.cert, clientPrivateKey: pki.client.key });
+
+  test('reads the dev stack model: host URLs and verification settings; CA and, under mutual TLS (the default), the client pair through the Pulumi CLI', async () => {
     const calls: string[][] = [];
     const sd = await stackDefaults('dev', ROOT, {
       runPulumi: async (args) => {
         calls.push(args);
-        return `${pki.caPem}\n`;
+        return `${outputs()[args[2] ?? ''] ?? ''}\n`;
       },
     });
     assert.match(sd.tempoUrl ?? '', /^https:\/\/[^/]+:\d+$/);
@@ -186,9 +357,16 @@ describe('stackDefaults', () => {
     assert.match(sd.otlpHttpUrl ?? '', /^https:\/\//);
     assert.equal(typeof sd.traces, 'number');
     assert.equal(typeof sd.deadlineSeconds, 'number');
-    assert.deepEqual(calls, [['stack', 'output', 'caCertificate', '--stack', 'dev', '--show-secrets']]);
+    assert.equal(loadStackModelFromFile('dev', ROOT).config.tls.mutual, true);
+    assert.deepEqual(calls, ['caCertificate', 'clientCertificate', 'clientPrivateKey'].map((name) => ['stack', 'output', name, '--stack', 'dev', '--show-secrets']));
     assert.equal(sd.caPem, pki.caPem.trim());
     assert.equal(sd.caSource, 'pulumi stack output caCertificate --stack dev');
+    assert.deepEqual(sd.clientCertificate, {
+      certPem: pki.client.cert.trim(),
+      keyPem: pki.client.key.trim(),
+      certSource: 'pulumi stack output clientCertificate --stack dev',
+      keySource: 'pulumi stack output clientPrivateKey --stack dev',
+    });
     // Prometheus and the edge from the same model `pulumi up` deploys
     const model = loadStackModelFromFile('dev', ROOT);
     assert.equal(sd.prometheusUrl, model.hostUrls.prometheus);
@@ -197,14 +375,67 @@ describe('stackDefaults', () => {
     assert.notEqual(sd.serviceGraphEdge?.client, sd.serviceGraphEdge?.server);
   });
 
-  test('does not call Pulumi when the CA is given otherwise', async () => {
+  test('does not call Pulumi when the CA and the client pair are given otherwise', async () => {
     const sd = await stackDefaults('dev', ROOT, {
       needCa: false,
+      needClientCertificate: false,
       runPulumi: async () => {
         throw new Error('must not be called');
       },
     });
     assert.equal(sd.caPem, undefined);
+    assert.equal(sd.clientCertificate, undefined);
+  });
+
+  test('the CA given otherwise: only the client pair is read', async () => {
+    const calls: string[] = [];
+    const sd = await stackDefaults('dev', ROOT, {
+      needCa: false,
+      runPulumi: async (args) => {
+        calls.push(args[2] ?? '');
+        return outputs()[args[2] ?? ''] ?? '';
+      },
+    });
+    assert.deepEqual(calls.sort(), ['clientCertificate', 'clientPrivateKey']);
+    assert.equal(sd.caPem, undefined);
+    assert.equal(sd.clientCertificate?.certSource, 'pulumi stack output clientCertificate --stack dev');
+  });
+
+  test('a stack without mutual TLS (tls.mutual: false): no client outputs are asked for', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verifier-stack-'));
+    try {
+      writeFileSync(join(dir, 'Pulumi.nomtls.yaml'), `${readFileSync(join(ROOT, 'Pulumi.dev.yaml'), 'utf8')}\n  tracing-stack:tls:\n    mutual: false\n`);
+      assert.equal(loadStackModelFromFile('nomtls', dir).config.tls.mutual, false);
+      const calls: string[] = [];
+      const sd = await stackDefaults('nomtls', dir, {
+        runPulumi: async (args) => {
+          calls.push(args[2] ?? '');
+          return outputs()[args[2] ?? ''] ?? '';
+        },
+      });
+      assert.deepEqual(calls, ['caCertificate']);
+      assert.equal(sd.clientCertificate, undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a mutual-TLS stack without the client outputs: a usage error that names tls.mutual and the flags, never a value', async () => {
+    await assert.rejects(
+      stackDefaults('dev', ROOT, {
+        runPulumi: async (args) => {
+          if (args[2] === 'caCertificate') return pki.caPem;
+          if (args[2] === 'clientCertificate') return pki.client.cert;
+          throw new Error(`Command failed: pulumi ${args.join(' ')}: error: current stack does not have output property '${args[2] ?? ''}'`);
+        },
+      }),
+      (err: unknown) => {
+        assert.ok(err instanceof UsageError);
+        assert.match(err.message, /^--stack dev: the stack requires client certificates \(tls\.mutual\), but cannot read the client key with `pulumi stack output clientPrivateKey --stack dev --show-secrets` \(.*does not have output property 'clientPrivateKey'\); pass --client-cert-file PATH and --client-key-file PATH/);
+        assertNoKey(err.message, pki.client.key, 'the error');
+        return true;
+      },
+    );
   });
 
   test('no Pulumi CLI: a usage error that says to pass --ca-file', async () => {
@@ -272,6 +503,60 @@ describe('runCli with --stack defaults (in process)', () => {
     assert.equal(code, 64, 'an http:// URL from the stack is refused like any other');
     assert.deepEqual(calls, [false]);
     assert.match(cli.err.join(''), /TLS is mandatory/);
+  });
+
+  test('--stack under mutual TLS: the client pair comes from the stack outputs into the run; the report names its sources, never the key', async () => {
+    const port = await closedPort();
+    const calls: Array<{ needCa: boolean; needClientCertificate: boolean }> = [];
+    const cli = io({
+      stackDefaults: async (_stack, _dir, opts) => {
+        calls.push(opts);
+        return {
+          tempoUrl: `https://127.0.0.1:${port}`,
+          appUrl: `https://127.0.0.1:${port}`,
+          caPem: pki.caPem,
+          caSource: 'pulumi stack output caCertificate --stack dev',
+          deadlineSeconds: 0.3,
+          clientCertificate: { certPem: pki.client.cert, keyPem: pki.client.key, certSource: 'pulumi stack output clientCertificate --stack dev', keySource: 'pulumi stack output clientPrivateKey --stack dev' },
+        };
+      },
+    });
+    const code = await runCli(['--stack', 'dev', '--json', '--backoff-initial-ms', '50'], cli);
+    assert.equal(code, 2);
+    assert.deepEqual(calls, [{ needCa: true, needClientCertificate: true }]);
+    const out = cli.out.join('');
+    const report = JSON.parse(out) as { clientCertificate: Record<string, string> };
+    assert.deepEqual(report.clientCertificate, {
+      subject: 'verifier',
+      issuer: 'stack-ca',
+      certSource: 'pulumi stack output clientCertificate --stack dev',
+      keySource: 'pulumi stack output clientPrivateKey --stack dev',
+    });
+    assertNoKey(out + cli.err.join(''), pki.client.key, 'the output');
+  });
+
+  test('one half by flag with --stack: the stack is not asked for the pair, and the missing half is a usage error', async () => {
+    const calls: Array<{ needCa: boolean; needClientCertificate: boolean }> = [];
+    const cli = io({
+      stackDefaults: async (_s, _d, opts) => {
+        calls.push(opts);
+        return { tempoUrl: 'https://127.0.0.1:1', appUrl: 'https://127.0.0.1:1', caPem: pki.caPem, caSource: 'stack' };
+      },
+    });
+    assert.equal(await runCli(['--stack', 'dev', '--client-cert-file', pki.clientCertFile], cli), 64);
+    assert.deepEqual(calls, [{ needCa: true, needClientCertificate: false }]);
+    assert.match(cli.err.join(''), /a client certificate \(--client-cert-file .*\) without its key: .*--client-key-file PATH/);
+  });
+
+  test('an unreadable client key file: a usage error with the path and the error code', async () => {
+    const readFile = (path: string): string => {
+      if (path === pki.clientKeyFile) throw Object.assign(new Error('permission denied'), { code: 'EACCES' });
+      return readFileSync(path, 'utf8');
+    };
+    const cli = io({ readFile });
+    const code = await runCli(['--tempo-url', 'https://127.0.0.1:1', '--app-url', 'https://127.0.0.1:1', '--ca-file', pki.caFile, '--client-cert-file', pki.clientCertFile, '--client-key-file', pki.clientKeyFile], cli);
+    assert.equal(code, 64);
+    assert.ok(cli.err.join('').includes(`cannot read the client key file ${pki.clientKeyFile} (EACCES)`), cli.err.join(''));
   });
 
   test('a failing stack lookup is a usage error (exit 64)', async () => {

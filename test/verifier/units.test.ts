@@ -47,6 +47,71 @@ describe('classifyError', () => {
   });
 });
 
+/**
+ * What node 20's https client really reported against servers requiring client certificates (a Go
+ * net/http server with RequireAndVerifyClientCert, like Tempo, the collector and Prometheus; and node's
+ * https with requestCert + rejectUnauthorized, like the app), recorded by experiment.
+ */
+const OPENSSL = (reason: string, alert: number): string =>
+  `805C460CF57F0000:error:0A000000:SSL routines:ssl3_read_bytes:${reason}:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number ${alert}\n`;
+
+describe('classifyError: a server refusing the client certificate (mutual TLS)', () => {
+  const url = 'https://127.0.0.1:3200/ready';
+  const ca = 'CA "stack-ca" (SHA-256 AA…) from --ca-file ca.pem';
+  const presented = 'client certificate "intruder" issued by "other-ca" from --client-cert-file c.crt, not signed by the trusted CA "stack-ca"';
+  const SETTINGS = '--client-cert-file/--client-key-file (VERIFY_CLIENT_CERT_*/VERIFY_CLIENT_KEY_*, pulumi stack output clientCertificate/clientPrivateKey)';
+
+  for (const [server, code, message, alert] of [
+    ['TLS 1.3 (Go or node), no certificate', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', OPENSSL('tlsv13 alert certificate required', 116), 'certificate required'],
+    ['TLS 1.2 (Go or node), no certificate', 'EPROTO', `write EPROTO ${OPENSSL('sslv3 alert handshake failure', 40)}`, 'handshake failure'],
+  ] as const) {
+    test(`${server}: ${code} — none presented`, () => {
+      const f = classifyError(nodeError(code, message), url, ca);
+      assert.equal(f.kind, 'client-certificate');
+      assert.equal(f.message, `127.0.0.1:3200 refused the TLS handshake: it requires a client certificate (mutual TLS) and the verifier presented none (alert "${alert}", ${code}); give the verifier a certificate and key signed by the stack CA with ${SETTINGS}`);
+    });
+  }
+
+  for (const [server, code, message, alert] of [
+    ['Go TLS 1.3, certificate from another CA', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', OPENSSL('tlsv1 alert unknown ca', 48), 'unknown ca'],
+    ['Go TLS 1.3, stack-CA certificate without clientAuth', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', OPENSSL('sslv3 alert bad certificate', 42), 'bad certificate'],
+    ['Go TLS 1.2, certificate from another CA', 'EPROTO', `write EPROTO ${OPENSSL('tlsv1 alert unknown ca', 48)}`, 'unknown ca'],
+    ['Go TLS 1.2, stack-CA certificate without clientAuth', 'EPROTO', `write EPROTO ${OPENSSL('sslv3 alert bad certificate', 42)}`, 'bad certificate'],
+  ] as const) {
+    test(`${server}: ${code} — the presented certificate refused`, () => {
+      const f = classifyError(nodeError(code, message), url, ca, { clientCertificate: presented });
+      assert.equal(f.kind, 'client-certificate');
+      assert.equal(f.message, `127.0.0.1:3200 refused the verifier's ${presented} in the TLS handshake (alert "${alert}", ${code}); it must be signed by the CA the server trusts for clients (the stack CA) and be for client authentication: check ${SETTINGS}`);
+    });
+  }
+
+  test('node (the app) hanging up on a certificate from another CA: ECONNRESET after the key exchange', () => {
+    for (const message of ['socket hang up', 'Client network socket disconnected before secure TLS connection was established']) {
+      const f = classifyError(nodeError('ECONNRESET', message), url, ca, { clientCertificate: presented, serverHandshake: true });
+      assert.equal(f.kind, 'client-certificate');
+      assert.match(f.message, new RegExp(`^127\\.0\\.0\\.1:3200 hung up during the TLS handshake, after presenting its certificate and before any answer \\(ECONNRESET: ${message}\\), as a server requiring client certificates \\(mutual TLS\\) does with one it does not accept: the verifier presented its client certificate "intruder"`));
+      assert.ok(f.message.endsWith(`check ${SETTINGS}`));
+    }
+  });
+
+  test('a reset before any TLS from the server (Docker proxy, nothing behind it) stays unreachable: retried, not blamed on the certificate', () => {
+    const f = classifyError(nodeError('ECONNRESET', 'Client network socket disconnected before secure TLS connection was established'), url, ca, { clientCertificate: presented, serverHandshake: false });
+    assert.equal(f.kind, 'unreachable');
+    assert.equal(classifyError(nodeError('ECONNRESET', 'socket hang up'), url, ca).kind, 'unreachable');
+  });
+
+  test('"handshake failure" with a certificate presented is some other TLS problem', () => {
+    const f = classifyError(nodeError('ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', OPENSSL('sslv3 alert handshake failure', 40)), url, ca, { clientCertificate: presented });
+    assert.equal(f.kind, 'tls');
+  });
+
+  test('the server certificate failing on this side is still about the server certificate', () => {
+    const f = classifyError(nodeError('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), url, ca, { clientCertificate: presented, serverHandshake: true });
+    assert.equal(f.kind, 'tls');
+    assert.match(f.message, /certificate from another CA — the server's certificate/);
+  });
+});
+
 describe('trace ids from the app', () => {
   const id = '4bf92f3577b34da6a3ce929d0e0e4736';
   test('x-trace-id, normalized to lowercase', () => assert.equal(traceIdFromHeaders({ 'x-trace-id': id.toUpperCase() }), id));
@@ -124,7 +189,7 @@ describe('report', () => {
   });
   test('exit codes and diagnosis codes are stable', () => {
     assert.deepEqual(EXIT_CODES, { VERIFIED: 0, NOT_VERIFIED: 1, UNREACHABLE: 2, USAGE: 64, INTERNAL_ERROR: 70 });
-    for (const code of ['NO_SPANS_RECEIVED', 'INGESTER_APPEND_FAILING', 'TRACES_NOT_CREATED', 'SPANS_DISCARDED', 'COLLECTOR_EXPORT_FAILING', 'TRACES_NOT_FOUND', 'TEMPO_UNREACHABLE', 'TLS_VERIFICATION_FAILED', 'TEMPO_NOT_READY', 'NOT_PROMETHEUS', 'PROMETHEUS_UNREACHABLE', 'GENERATOR_PROCESSORS_OFF', 'REMOTE_WRITE_FAILING', 'SPAN_METRICS_MISSING', 'NO_SECOND_SERVICE', 'SERVICE_GRAPH_EDGE_MISSING']) {
+    for (const code of ['NO_SPANS_RECEIVED', 'INGESTER_APPEND_FAILING', 'TRACES_NOT_CREATED', 'SPANS_DISCARDED', 'COLLECTOR_EXPORT_FAILING', 'TRACES_NOT_FOUND', 'TEMPO_UNREACHABLE', 'TLS_VERIFICATION_FAILED', 'CLIENT_CERTIFICATE_REFUSED', 'TEMPO_NOT_READY', 'NOT_PROMETHEUS', 'PROMETHEUS_UNREACHABLE', 'GENERATOR_PROCESSORS_OFF', 'REMOTE_WRITE_FAILING', 'SPAN_METRICS_MISSING', 'NO_SECOND_SERVICE', 'SERVICE_GRAPH_EDGE_MISSING']) {
       assert.ok((DIAGNOSIS_CODES as readonly string[]).includes(code), code);
     }
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -91,10 +91,26 @@ function parseLine(line: string): LogLine {
   return { level: 'raw', msg: line };
 }
 
-/** The process exits 1 without serving, and its error log names the setting to fix. */
-export async function assertRefusesToStart(app: AppProcess, variable: string): Promise<void> {
-  const exit = await app.exited;
+/**
+ * The process exits 1 without serving, and its error log names the setting to fix. Bounded, so a
+ * service that wrongly starts fails the test instead of hanging it.
+ */
+export async function assertRefusesToStart(app: AppProcess, variable: string, timeoutMs = 10_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
+  const exit = await Promise.race([app.exited, timedOut]);
+  clearTimeout(timer);
+  assert.ok(exit, `still running after ${timeoutMs} ms instead of refusing to start; logs:\n${app.logText()}`);
   assert.equal(exit.code, 1);
   assert.ok(!app.logs.some((l) => l.msg === 'listening'), 'it must not serve');
   assert.ok(app.logs.some((l) => l.level === 'error' && l.msg.includes(variable)), app.logText());
+}
+
+/** Runs dist/healthcheck.js (the container's HEALTHCHECK) with only env, resolving to its exit code. */
+export function runHealthcheck(env: Record<string, string>): Promise<number> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [HEALTHCHECK_JS], { env: isolatedEnv(env), timeout: 10_000 }, (error) => {
+      resolve(error ? Number((error as NodeJS.ErrnoException & { code?: unknown }).code ?? 1) : 0);
+    });
+  });
 }

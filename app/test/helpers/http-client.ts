@@ -10,6 +10,9 @@ export interface HttpResult {
 export interface RequestOptions {
   /** CA to verify an https:// server with; the server certificate must name "localhost". */
   ca?: Buffer;
+  /** Client certificate and key, presented to a server that requires mutual TLS. */
+  cert?: Buffer;
+  key?: Buffer;
   method?: string;
   headers?: Record<string, string>;
   timeoutMs?: number;
@@ -22,7 +25,7 @@ export function request(url: string, options: RequestOptions = {}): Promise<Http
     const common = { method: options.method ?? 'GET', headers: { connection: 'close', ...options.headers }, agent: false as const, timeout: options.timeoutMs ?? 5_000 };
     const req =
       target.protocol === 'https:'
-        ? https.request(target, { ...common, ca: options.ca, servername: 'localhost' })
+        ? https.request(target, { ...common, ca: options.ca, cert: options.cert, key: options.key, servername: 'localhost' })
         : http.request(target, common);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];

@@ -3,11 +3,10 @@
  * that serves TLS with certificates from a test CA minted for this run.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { AppProcess, assertRefusesToStart, HEALTHCHECK_JS, assertBuilt, isolatedEnv, type LogLine } from '../helpers/app-process';
+import { AppProcess, assertRefusesToStart, assertBuilt, runHealthcheck, type LogLine } from '../helpers/app-process';
 import { request } from '../helpers/http-client';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver';
 import { LOCAL_SANS, TestPki, type KeyPair, type TestCa } from '../helpers/pki';
@@ -84,14 +83,6 @@ function freePort(): Promise<number> {
       const address = probe.address();
       const port = typeof address === 'object' && address ? address.port : 0;
       probe.close(() => resolve(port));
-    });
-  });
-}
-
-function runHealthcheck(env: Record<string, string>): Promise<number> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [HEALTHCHECK_JS], { env: isolatedEnv(env), timeout: 10_000 }, (error) => {
-      resolve(error ? Number((error as NodeJS.ErrnoException & { code?: unknown }).code ?? 1) : 0);
     });
   });
 }

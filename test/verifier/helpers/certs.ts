@@ -1,7 +1,7 @@
 /**
  * Test PKI minted at test time with the openssl CLI: the stack CA, a server certificate it signs
  * (SANs localhost + 127.0.0.1), a server certificate from another CA, and one from the stack CA
- * with the wrong name.
+ * with the wrong name; for mutual TLS, a client certificate the stack CA signs and one from another CA.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,14 @@ export interface TestPki {
   otherCaServer: KeyPair;
   /** signed by the stack CA, SAN tempo.internal only */
   wrongName: KeyPair;
+  /** client certificate (extended key usage clientAuth) signed by the stack CA, and its files */
+  client: KeyPair;
+  clientCertFile: string;
+  clientKeyFile: string;
+  /** client certificate signed by another CA, and its files */
+  otherCaClient: KeyPair;
+  otherCaClientCertFile: string;
+  otherCaClientKeyFile: string;
   cleanup(): void;
 }
 
@@ -39,9 +47,9 @@ function makeCa(dir: string, name: string): void {
   ]);
 }
 
-function makeLeaf(dir: string, name: string, ca: string, san: string): KeyPair {
+function makeLeaf(dir: string, name: string, ca: string, san: string, usage: 'serverAuth' | 'clientAuth' = 'serverAuth'): KeyPair {
   openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n`);
+  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=${usage}\nkeyUsage=critical,digitalSignature\n`);
   openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`]);
   return { cert: readFileSync(join(dir, `${name}.crt`), 'utf8'), key: readFileSync(join(dir, `${name}.key`), 'utf8') };
 }
@@ -53,6 +61,8 @@ export function mintTestPki(): TestPki {
   const server = makeLeaf(dir, 'tempo', 'stack-ca', 'DNS:localhost,IP:127.0.0.1');
   const otherCaServer = makeLeaf(dir, 'impostor', 'other-ca', 'DNS:localhost,IP:127.0.0.1');
   const wrongName = makeLeaf(dir, 'wrong-name', 'stack-ca', 'DNS:tempo.internal');
+  const client = makeLeaf(dir, 'verifier', 'stack-ca', 'DNS:verifier', 'clientAuth');
+  const otherCaClient = makeLeaf(dir, 'intruder', 'other-ca', 'DNS:verifier', 'clientAuth');
   return {
     dir,
     caPem: readFileSync(join(dir, 'stack-ca.crt'), 'utf8'),
@@ -61,6 +71,12 @@ export function mintTestPki(): TestPki {
     server,
     otherCaServer,
     wrongName,
+    client,
+    clientCertFile: join(dir, 'verifier.crt'),
+    clientKeyFile: join(dir, 'verifier.key'),
+    otherCaClient,
+    otherCaClientCertFile: join(dir, 'intruder.crt'),
+    otherCaClientKeyFile: join(dir, 'intruder.key'),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

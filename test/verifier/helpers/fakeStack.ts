@@ -2,17 +2,20 @@
  * A scripted stand-in for Tempo, the app, the collector's OTLP/HTTP receiver, the collector's
  * metrics and Prometheus' query API, served over HTTPS with a certificate from the test PKI. Every
  * route is scripted by the test: /ready answers, the sequence of /metrics texts, whether trace lookups
- * find the ids the app handed out, how the app answers, and which series Prometheus holds.
+ * find the ids the app handed out, how the app answers, and which series Prometheus holds. Under
+ * mutual TLS (`clientCa`) it refuses clients without a certificate that CA signed, as node's https
+ * does: the alert "certificate required" for none, hanging up on one from another CA.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { before, after } from 'node:test';
 import { mintTestPki, type KeyPair, type TestPki } from './certs';
 import { evaluatePromQuery, type PromSeries } from './fakePrometheus';
-import type { VerifyOptions } from '../../../verifier/options';
+import type { ClientCertificate, VerifyOptions } from '../../../verifier/options';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures');
 
@@ -57,9 +60,19 @@ export interface FakeStackScript {
   prometheusStatus?: number;
 }
 
+/** How the fake's TLS listener is set up. */
+export interface FakeTls {
+  /** require client certificates signed by this CA (mutual TLS) */
+  clientCa?: string;
+  /** highest TLS version offered: TLS 1.2 servers refuse client certificates during the handshake, TLS 1.3 ones after it */
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
 export interface FakeStack {
   url: string;
   port: number;
+  /** subject CN of the client certificate of each request, '' for none, in order */
+  clientCns: string[];
   sentIds: Set<string>;
   calls: Record<string, number>;
   /** request paths in order */
@@ -104,8 +117,9 @@ function collectOtlpTraceIds(body: string): string[] {
   return ids;
 }
 
-export function startFakeStack(tls: KeyPair, script: FakeStackScript): Promise<FakeStack> {
+export function startFakeStack(tls: KeyPair, script: FakeStackScript, listener: FakeTls = {}): Promise<FakeStack> {
   const sentIds = new Set<string>();
+  const clientCns: string[] = [];
   const calls: Record<string, number> = {};
   const log: string[] = [];
   const appQueries: string[] = [];
@@ -117,9 +131,17 @@ export function startFakeStack(tls: KeyPair, script: FakeStackScript): Promise<F
     return n;
   };
 
-  const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+  const serverOptions: https.ServerOptions = {
+    key: tls.key,
+    cert: tls.cert,
+    ...(listener.clientCa ? { ca: listener.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+    ...(listener.maxVersion ? { maxVersion: listener.maxVersion } : {}),
+  };
+  const server = https.createServer(serverOptions, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://fake');
     log.push(`${req.method} ${url.pathname}`);
+    const peer = (req.socket as TLSSocket).getPeerCertificate();
+    clientCns.push(typeof peer.subject?.CN === 'string' ? peer.subject.CN : '');
     const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
       res.end(body);
@@ -202,6 +224,7 @@ export function startFakeStack(tls: KeyPair, script: FakeStackScript): Promise<F
       resolve({
         url: `https://127.0.0.1:${port}`,
         port,
+        clientCns,
         sentIds,
         calls,
         log,
@@ -253,7 +276,9 @@ export function healthyMetrics(version: '2.x' | '3.x'): (ctx: MetricsContext) =>
  */
 export function useFakeStacks(): {
   pki: () => TestPki;
-  stack: (script: FakeStackScript, which?: 'server' | 'otherCaServer' | 'wrongName') => Promise<FakeStack>;
+  stack: (script: FakeStackScript, which?: 'server' | 'otherCaServer' | 'wrongName', tls?: FakeTls) => Promise<FakeStack>;
+  /** like stack(), requiring client certificates from the stack CA (mutual TLS) */
+  mtlsStack: (script: FakeStackScript, tls?: Omit<FakeTls, 'clientCa'>) => Promise<FakeStack>;
 } {
   let pki: TestPki | undefined;
   const stacks: FakeStack[] = [];
@@ -270,12 +295,39 @@ export function useFakeStacks(): {
   };
   return {
     pki: current,
-    stack: async (script, which = 'server') => {
-      const s = await startFakeStack(current()[which], script);
+    stack: async (script, which = 'server', tls = {}) => {
+      const s = await startFakeStack(current()[which], script, tls);
+      stacks.push(s);
+      return s;
+    },
+    mtlsStack: async (script, tls = {}) => {
+      const s = await startFakeStack(current().server, script, { ...tls, clientCa: current().caPem });
       stacks.push(s);
       return s;
     },
   };
+}
+
+/** The test PKI's client certificate from the stack CA (or another CA), as resolved options carry it. */
+export function clientCertificateOf(pki: TestPki, which: 'client' | 'otherCaClient' = 'client'): ClientCertificate {
+  const pair = pki[which];
+  return { certPem: pair.cert, keyPem: pair.key, certSource: `the test ${which} certificate`, keySource: `the test ${which} key` };
+}
+
+/**
+ * The key's base64 lines, each long enough to be unmistakable: a key must not show up in any output,
+ * whole or in part.
+ */
+export function keyFragments(keyPem: string): string[] {
+  return keyPem.split('\n').filter((l) => !l.startsWith('-----') && l.trim().length >= 16);
+}
+
+/** Fails when any part of the key is in `text`. */
+export function assertNoKey(text: string, keyPem: string, where: string): void {
+  for (const fragment of keyFragments(keyPem)) {
+    if (text.includes(fragment)) throw new Error(`the private key shows up in ${where}`);
+  }
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----\s*[A-Za-z0-9+/]/.test(text)) throw new Error(`a PEM private key shows up in ${where}`);
 }
 
 /** Verifier options against one fake stack, with the test PKI's CA and short timings; tests override what they exercise. */
