@@ -12,5 +12,7 @@ export const prometheusUrl = outputs.prometheusUrl;
 export const collectorOtlpGrpcUrl = outputs.collectorOtlpGrpcUrl;
 export const collectorOtlpHttpUrl = outputs.collectorOtlpHttpUrl;
 export const caCertificate = outputs.caCertificate;
+export const clientCertificate = outputs.clientCertificate;
+export const clientPrivateKey = outputs.clientPrivateKey;
 export const verification = outputs.verification;
 export const verificationSummary = outputs.verificationSummary;

@@ -413,8 +413,8 @@ describe("end to end: the program's own resources through OpenTofu and the real 
         }
       } finally {
         const left = await destroyAndCheck(deployment, stack);
-        // keepDataVolume stacks keep Tempo's volume on destroy (retainOnDelete): expected, then removed here.
-        const retained = settings.keepDataVolume === true ? [`volume ${stack}-tempo-data`] : [];
+        // keepDataVolume stacks keep Tempo's data and the collector's queue on destroy (retainOnDelete): expected, then removed here.
+        const retained = settings.keepDataVolume === true ? [`volume ${stack}-collector-queue`, `volume ${stack}-tempo-data`] : [];
         assert.deepEqual(left, retained);
         for (const volume of retained) await docker(["volume", "rm", volume.replace(/^volume /, "")]);
       }

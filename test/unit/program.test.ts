@@ -259,6 +259,9 @@ describe("the program under mocks", () => {
 
       it("exports what users need", () => {
         const out = run().outputs;
+        // Pulumi shows only what index.ts exports: every output of the program must be exported there.
+        const indexText = readFileSync(join(PROJECT_DIR, "index.ts"), "utf8");
+        for (const name of Object.keys(out)) assert.match(indexText, new RegExp(`^export const ${name} = outputs\\.${name};$`, "m"), `index.ts does not export ${name}`);
         assert.equal(out.grafanaUrl, model.hostUrls.grafana);
         assert.equal(out.tempoApiUrl, model.hostUrls.tempoApi);
         assert.equal(out.appUrl, model.hostUrls.app);
