@@ -325,6 +325,50 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       assert.equal(foundAfter, sent.length);
     });
 
+    it("a collector restarted while Tempo is down keeps its queue on disk: every trace it accepted is stored once Tempo is back", async () => {
+      await waitFor(async () => ((await get(`${urls.tempo}/ready`, client)).status === 200 ? true : undefined), 90_000);
+      await waitFor(async () => ((await sendTraces(urls.app, client, 1)).length === 1 ? true : undefined), 60_000);
+      await docker(["stop", `${E2E_STACK}-tempo`]);
+      const sent = await sendTraces(urls.app, client, 20);
+      // Past the batch processor (1 s) into the file_storage queue, where the exporter retries.
+      await sleep(4000);
+      const restartStarted = Date.now();
+      await docker(["restart", `${E2E_STACK}-otel-collector`]);
+      const secondsCollectorRestart = (Date.now() - restartStarted) / 1000;
+      await sleep(2000);
+      await docker(["start", `${E2E_STACK}-tempo`]);
+      const found = await countFound(urls.tempo, client, sent, 180_000);
+      figures.collectorRestartedWhileTempoDown = { sent: sent.length, found, secondsCollectorRestart };
+      assert.equal(found, sent.length, `only ${found} of ${sent.length} traces queued before the collector restarted were stored`);
+    });
+
+    it("Tempo restarted under load loses nothing and stops within its stop timeout", async () => {
+      await waitFor(async () => ((await get(`${urls.tempo}/ready`, client)).status === 200 ? true : undefined), 90_000);
+      const sent: string[] = [];
+      let sending = true;
+      const load = (async () => {
+        while (sending) {
+          sent.push(...(await sendTraces(urls.app, client, 1).catch(() => [])));
+          await sleep(100);
+        }
+      })();
+      await sleep(3000);
+      const since = Math.floor(Date.now() / 1000);
+      const restartStarted = Date.now();
+      await docker(["restart", `${E2E_STACK}-tempo`]);
+      const secondsRestart = (Date.now() - restartStarted) / 1000;
+      await waitFor(async () => ((await get(`${urls.tempo}/ready`, client)).status === 200 ? true : undefined), 90_000);
+      await sleep(3000);
+      sending = false;
+      await load;
+      // SIGKILL (9) after the SIGTERM (15) would mean Docker had to kill it at the timeout.
+      const signals = (await docker(["events", "--since", String(since), "--until", String(Math.ceil(Date.now() / 1000)), "--filter", `container=${E2E_STACK}-tempo`, "--filter", "event=kill", "--format", "{{.Actor.Attributes.signal}}"])).split("\n").filter(Boolean);
+      const found = await countFound(urls.tempo, client, sent, 180_000);
+      figures.tempoRestartUnderLoad = { sent: sent.length, found, secondsRestart, stopSignals: signals, stopTimeoutSeconds: 30 };
+      assert.equal(found, sent.length, `only ${found} of ${sent.length} traces sent around Tempo's restart were stored`);
+      assert.ok(secondsRestart < 30 + 10, `the restart took ${secondsRestart} s`);
+    });
+
     after(async () => {
       const left = await destroyAndCheck(deployment);
       figures.leftAfterDestroy = left;
