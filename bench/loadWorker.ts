@@ -19,26 +19,22 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
 import { CompressionAlgorithm } from "@opentelemetry/otlp-exporter-base";
 import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
+import type { LoadStepOptions } from "./loadGenerator";
 
-export interface WorkerConfig {
+/** One worker's share of a load step: the step's connection and span shape, its own rate and count. */
+export type WorkerConfig = Pick<
+  LoadStepOptions,
+  "otlpGrpcUrl" | "caPem" | "clientCertificatePem" | "clientKeyPem" | "tlsServerName" | "spansPerRequest" | "spansPerTrace" | "serviceName" | "exportTimeoutMs"
+> & {
   workerIndex: number;
-  otlpGrpcUrl: string;
-  caPem: string;
-  clientCertificatePem?: string;
-  clientKeyPem?: string;
-  tlsServerName?: string;
   /** this worker's share of the step's rate */
   spansPerSecond: number;
   /** this worker's share of the step's spans */
   totalSpans: number;
-  spansPerRequest: number;
-  spansPerTrace: number;
-  serviceName: string;
-  exportTimeoutMs: number;
   compression: "none" | "gzip";
   maxInFlight: number;
   lateToleranceMs: number;
-}
+};
 
 export type ParentToWorker = { type: "start"; startAtEpochMs: number };
 

@@ -114,3 +114,25 @@ export function runHealthcheck(env: Record<string, string>): Promise<number> {
     });
   });
 }
+
+/**
+ * The settings the stack gives an app container: HTTPS with a stack-CA certificate, exporting to
+ * an OTLP receiver that trusts the same CA. `extra` adds or overrides settings per test.
+ */
+export function stackAppEnv(
+  serviceName: string,
+  stack: { otlpEndpoint: string; caFile: string; certFile: string; keyFile: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    OTEL_SERVICE_NAME: serviceName,
+    OTEL_EXPORTER_OTLP_ENDPOINT: stack.otlpEndpoint,
+    OTEL_EXPORTER_OTLP_CERTIFICATE: stack.caFile,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    TLS_CERT_FILE: stack.certFile,
+    TLS_KEY_FILE: stack.keyFile,
+    ...extra,
+  };
+}

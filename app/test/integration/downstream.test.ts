@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { AppProcess, assertRefusesToStart, assertBuilt } from '../helpers/app-process';
+import { AppProcess, assertRefusesToStart, assertBuilt, stackAppEnv } from '../helpers/app-process';
 import { request } from '../helpers/http-client';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver';
 import { LOCAL_SANS, TestPki, type KeyPair, type TestCa } from '../helpers/pki';
@@ -55,17 +55,7 @@ after(() => {
 
 /** One instance of the image: HTTPS with a stack-CA certificate, exporting to the receiver. */
 function appEnv(serviceName: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    OTEL_SERVICE_NAME: serviceName,
-    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-    OTEL_EXPORTER_OTLP_CERTIFICATE: stackCa.cert,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    TLS_CERT_FILE: appCert.cert,
-    TLS_KEY_FILE: appCert.key,
-    ...extra,
-  };
+  return stackAppEnv(serviceName, { otlpEndpoint: receiver.endpoint, caFile: stackCa.cert, certFile: appCert.cert, keyFile: appCert.key }, extra);
 }
 
 async function startApp(env: Record<string, string>): Promise<{ app: AppProcess; baseUrl: string }> {

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { AppProcess, assertBuilt, assertRefusesToStart, runHealthcheck } from '../helpers/app-process';
+import { AppProcess, assertBuilt, assertRefusesToStart, runHealthcheck, stackAppEnv } from '../helpers/app-process';
 import { request, type HttpResult, type RequestOptions } from '../helpers/http-client';
 import { OtlpReceiver } from '../helpers/otlp-receiver';
 import { LOCAL_SANS, TestPki, type KeyPair, type TestCa } from '../helpers/pki';
@@ -48,18 +48,7 @@ after(() => {
 
 /** The settings the stack gives the container: HTTPS with a stack-CA certificate, exporting to the receiver. */
 function appEnv(serviceName: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    OTEL_SERVICE_NAME: serviceName,
-    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-    OTEL_EXPORTER_OTLP_CERTIFICATE: stackCa.cert,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    TLS_CERT_FILE: appCert.cert,
-    TLS_KEY_FILE: appCert.key,
-    TLS_CA_FILE: stackCa.cert,
-    ...extra,
-  };
+  return stackAppEnv(serviceName, { otlpEndpoint: receiver.endpoint, caFile: stackCa.cert, certFile: appCert.cert, keyFile: appCert.key }, { TLS_CA_FILE: stackCa.cert, ...extra });
 }
 
 const REQUIRE = { TLS_CLIENT_AUTH: 'require' };
