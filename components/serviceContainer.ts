@@ -32,6 +32,19 @@ function upload(file: ContainerFile, args: ServiceContainerArgs): docker.types.i
   };
 }
 
+/**
+ * Whole seconds as Go's time.Duration prints them ("2s", "1m0s", "1h0m0s"): the provider reads
+ * healthcheck durations back in that form, so "60s" would show as a change on every `pulumi up`.
+ */
+export function goDuration(totalSeconds: number): string {
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = totalSeconds % 60;
+  if (hours > 0) return `${hours}h${minutes}m${seconds}s`;
+  if (minutes > 0) return `${minutes}m${seconds}s`;
+  return `${seconds}s`;
+}
+
 function envEntry(name: string, value: EnvValue, args: ServiceContainerArgs): pulumi.Output<string> {
   switch (value.kind) {
     case "text":
@@ -76,10 +89,10 @@ export class ServiceContainer extends pulumi.ComponentResource {
         volumes: service.volumes.map((mount, i) => ({ volumeName: volumes[i]!.name, containerPath: mount.containerPath })),
         healthcheck: hc && {
           tests: hc.test,
-          interval: `${hc.intervalSeconds}s`,
-          timeout: `${hc.timeoutSeconds}s`,
+          interval: goDuration(hc.intervalSeconds),
+          timeout: goDuration(hc.timeoutSeconds),
           retries: hc.retries,
-          startPeriod: `${hc.startPeriodSeconds}s`,
+          startPeriod: goDuration(hc.startPeriodSeconds),
         },
         // Only a container with a healthcheck can be waited for; dependants then start on a healthy service.
         wait: hc !== undefined,

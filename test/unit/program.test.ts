@@ -227,6 +227,9 @@ describe("the program under mocks", () => {
           assert.equal(container(run(), id).inputs.wait, true, `${id} is waited for`);
           // Docker runs the first probe one interval after the start.
           assert.ok(Number.parseFloat(String(healthcheck.interval)) <= 2, `${id} first probes after ${String(healthcheck.interval)}`);
+          // The provider reads durations back as Go prints them: anything else is a change on every up.
+          for (const key of ["interval", "timeout", "startPeriod"]) assert.match(String(healthcheck[key]), /^(\d+h)?(\d+m)?\d+s$/);
+          assert.equal(healthcheck.startPeriod, "1m0s");
           // Engines below API 1.44 (Docker 20.10, Debian 12) refuse to create a container with it.
           assert.equal(healthcheck.startInterval, undefined);
         }
