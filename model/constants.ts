@@ -14,6 +14,8 @@ export const CONTAINER_PORTS = {
   collectorOtlpGrpc: 4317,
   collectorOtlpHttp: 4318,
   collectorHealthCheck: 13133,
+  /** The collector's own metrics (Prometheus pull reader, no TLS): bound to the container's loopback only. */
+  collectorTelemetry: 8888,
   appHttp: 3010,
   grafanaHttp: 3000,
   prometheusHttp: 9090,

@@ -1,15 +1,28 @@
 import { parse } from "yaml";
 import { renderConfigYaml } from "../yaml";
-import { CONTAINER_PATHS } from "../../model/constants";
-import { linkById } from "../../model/links";
+import { CONTAINER_PATHS, CONTAINER_PORTS } from "../../model/constants";
+import { linkById, LOOPBACK_ADDRESS } from "../../model/links";
 import { portOf, tlsFilePaths } from "../../model/services";
-import type { StackTopology } from "../../model/types";
+import type { LinkModel, StackTopology } from "../../model/types";
 
 /** Exporter type for OTLP over gRPC in collector >= v0.144.0 (`otlp` is a deprecated alias). */
 export const OTLP_GRPC_EXPORTER_TYPE = "otlp_grpc";
 export const TEMPO_EXPORTER_ID = `${OTLP_GRPC_EXPORTER_TYPE}/tempo`;
 /** The storage extension that holds the exporter's sending queue on the collector's data volume. */
 export const QUEUE_STORAGE_ID = "file_storage/queue";
+
+/**
+ * The exporter's TLS client settings from its link. The model makes this link TLS always; only the
+ * benchmark's plaintext comparison hands in a plaintext link, and the stack never renders one.
+ */
+function exporterTls(link: LinkModel): Record<string, unknown> {
+  if (link.tls === "plaintext") return { insecure: true };
+  return {
+    ca_file: link.clientCaFile,
+    server_name_override: link.serverName,
+    ...(link.clientCertificate ? { cert_file: link.clientCertificate.certFile, key_file: link.clientCertificate.keyFile } : {}),
+  };
+}
 
 export function renderCollectorConfig(model: StackTopology): string {
   const collector = model.services.collector;
@@ -21,7 +34,6 @@ export function renderCollectorConfig(model: StackTopology): string {
     ...(portOf(collector, portName).clientAuth === "required" ? { client_ca_file: tls.caFile } : {}),
   });
   const toTempo = linkById(model.links, "collector-to-tempo");
-  if (toTempo.tls !== "tls") throw new Error("model bug: the collector-to-Tempo link is always TLS");
 
   const document = {
     receivers: {
@@ -41,11 +53,7 @@ export function renderCollectorConfig(model: StackTopology): string {
     exporters: {
       [TEMPO_EXPORTER_ID]: {
         endpoint: `${toTempo.dialHost}:${toTempo.dialPort}`,
-        tls: {
-          ca_file: toTempo.clientCaFile,
-          server_name_override: toTempo.serverName,
-          ...(toTempo.clientCertificate ? { cert_file: toTempo.clientCertificate.certFile, key_file: toTempo.clientCertificate.keyFile } : {}),
-        },
+        tls: exporterTls(toTempo),
         // Queue and retry carry spans across a Tempo restart instead of dropping them. The queue
         // lives in file_storage on a named volume, so a collector restarted (or replaced) while
         // Tempo is down resends what it had accepted instead of losing it.
@@ -70,7 +78,13 @@ export function renderCollectorConfig(model: StackTopology): string {
           exporters: [TEMPO_EXPORTER_ID],
         },
       },
-      telemetry: { logs: { level: "info" } },
+      telemetry: {
+        logs: { level: "info" },
+        // The collector's own counters (accepted, refused, sent, failed spans; queue size) for the
+        // benchmark and for diagnosis. The pull reader has no TLS setting, so it listens on the
+        // container's loopback only: nothing outside the container's network namespace reaches it.
+        metrics: { level: "normal", readers: [{ pull: { exporter: { prometheus: { host: LOOPBACK_ADDRESS, port: CONTAINER_PORTS.collectorTelemetry } } } }] },
+      },
     },
   };
   return renderConfigYaml(model.config.stackName, document);

@@ -31,9 +31,13 @@ function dskitServerTls(port: PortModel, certFile: string, keyFile: string, caFi
   };
 }
 
-/** The embedded collector receivers: a client CA makes them require and verify client certificates (configtls). */
+/**
+ * The embedded collector receivers: a client CA makes them require and verify client certificates
+ * (configtls). A plaintext port (only the benchmark's TLS/plaintext comparison builds one) has none.
+ */
 function receiverTls(port: PortModel, certFile: string, keyFile: string, caFile: string): Record<string, unknown> {
-  return { cert_file: certFile, key_file: keyFile, ...(port.clientAuth === "required" ? { client_ca_file: caFile } : {}) };
+  if (port.tls === "plaintext") return {};
+  return { tls: { cert_file: certFile, key_file: keyFile, ...(port.clientAuth === "required" ? { client_ca_file: caFile } : {}) } };
 }
 
 /** The metrics-generator processors the stack's dashboards and verification read. */
@@ -96,8 +100,8 @@ export function renderTempoConfig(model: StackTopology): string {
         otlp: {
           protocols: {
             // Since Tempo 2.7 receivers bind to localhost unless told otherwise.
-            grpc: { endpoint: `0.0.0.0:${otlpGrpc.containerPort}`, tls: receiverTls(otlpGrpc, tls.certFile, tls.keyFile, tls.caFile) },
-            http: { endpoint: `0.0.0.0:${otlpHttp.containerPort}`, tls: receiverTls(otlpHttp, tls.certFile, tls.keyFile, tls.caFile) },
+            grpc: { endpoint: `0.0.0.0:${otlpGrpc.containerPort}`, ...receiverTls(otlpGrpc, tls.certFile, tls.keyFile, tls.caFile) },
+            http: { endpoint: `0.0.0.0:${otlpHttp.containerPort}`, ...receiverTls(otlpHttp, tls.certFile, tls.keyFile, tls.caFile) },
           },
         },
       },

@@ -34,3 +34,8 @@ export function deployTools(): TofuTools {
 export function builtTempoImage(): string {
   return fromLib("grafana/tempo:$TEMPO_VERSION");
 }
+
+/** The busybox image the suite built for network checks (wget, nslookup) inside the stack's networks. */
+export function helperImage(): string {
+  return fromLib("$HELPER_IMAGE");
+}

@@ -16,14 +16,15 @@ import { CONTAINER_PATHS } from "../../model/constants";
 import type { LinkModel, StackTopology } from "../../model";
 import type { InputAlteration } from "../../e2e/deploy/realValueMocks";
 import { builtTempoImage, deployTools, prepareRealComponents } from "../../e2e/deploy/prepare";
-import { StackDeployment, type UpResult } from "../../e2e/deploy/stackDeployment";
+import type { StackDeployment, UpResult } from "../../e2e/deploy/stackDeployment";
+import { deployStack, replaceUpload, type Upload } from "../../e2e/support/stackRuns";
 import type { TofuTools } from "../../e2e/deploy/tofu";
 import { stackFiles } from "../support/pulumiMocks";
-import { docker, memoryMiB, removeByPrefix, watchContainerEvents, type ContainerTimes } from "../../e2e/support/docker";
+import { docker, memoryMiB, type ContainerTimes } from "../../e2e/support/docker";
 import { answer, dashboardQueries, describeQuery, traceResolves, type QueryAnswer } from "../../e2e/support/dashboardQueries";
 import { get, reachOutcome, sleep, waitFor, type ClientTls } from "../../e2e/support/https";
 import {
-  clientTlsOf, cliConfig, counter, countFound, diagnosisCodes, e2eSettings, E2E_STACK, NOT_DEPLOYED, PROJECT_DIR, sendTraces, stackFileSettings, steadyTraffic, topologyOf,
+  clientTlsOf, counter, countFound, diagnosisCodes, e2eSettings, E2E_STACK, NOT_DEPLOYED, PROJECT_DIR, sendTraces, stackFileSettings, steadyTraffic, topologyOf,
   type Settings,
 } from "../../e2e/support/e2eStack";
 
@@ -37,33 +38,8 @@ function withLink(topology: StackTopology, id: string, change: Partial<LinkModel
   return { ...topology, links: topology.links.map((l) => (l.id === id ? { ...l, ...change } : l)) };
 }
 
-interface Upload {
-  file: string;
-  content: string;
-  permissions?: string;
-  owner?: string;
-  group?: string;
-}
-
-/** Replaces the content of one registered upload of one container: a deliberately broken variant. */
-function replaceUpload(container: string, file: string, content: string): InputAlteration {
-  return ({ type, name, inputs }) => {
-    if (type !== CONTAINER || name !== container) return inputs;
-    const uploads = inputs.uploads as Upload[];
-    assert.ok(uploads.some((u) => u.file === file), `${container} has no upload ${file}`);
-    return { ...inputs, uploads: uploads.map((u) => (u.file === file ? { ...u, content } : u)) };
-  };
-}
-
-async function deploy(label: string, settings: Settings, alter?: InputAlteration, stack = E2E_STACK, notDeployed = NOT_DEPLOYED): Promise<{ deployment: StackDeployment; up: UpResult; containerTimes: ContainerTimes[] }> {
-  await removeByPrefix(`${stack}-`);
-  const deployment = await StackDeployment.prepare({
-    stack, config: cliConfig(settings), notDeployed, tools, alter,
-    workDir: join(PROJECT_DIR, "e2e", ".work", label),
-  });
-  const events = watchContainerEvents(`${stack}-`);
-  const up = await deployment.up();
-  return { deployment, up, containerTimes: await events.stop() };
+async function deploy(label: string, settings: Settings, alter?: InputAlteration, stack = E2E_STACK, notDeployed = NOT_DEPLOYED): ReturnType<typeof deployStack> {
+  return deployStack(label, settings, { tools, alter, stack, notDeployed });
 }
 
 /** `pulumi destroy`, then nothing with the stack's prefix may be left. */

@@ -1,0 +1,44 @@
+/**
+ * The benchmark's stack: the e2e suite's (dev's settings, the Tempo built here) under its own name
+ * and host ports, and its one deliberate variant: the collector -> Tempo link in plaintext, to
+ * measure what TLS costs on that hop in the same run. The model never builds that link; the
+ * variant replaces the two rendered configs it touches, as the e2e suite's broken variants do.
+ */
+import { renderCollectorConfig } from "../configs/collector/collectorConfig";
+import { renderTempoConfig } from "../configs/tempo/tempoConfig";
+import type { InputAlteration } from "../e2e/deploy/realValueMocks";
+import { e2eSettings, type Settings } from "../e2e/support/e2eStack";
+import { alterations, replaceUpload } from "../e2e/support/stackRuns";
+import { CONTAINER_PATHS } from "../model/constants";
+import type { StackTopology } from "../model";
+
+export const BENCH_STACK = "bench";
+const BENCH_HOST_PORTS = { grafana: 25000, tempoApi: 25200, app: 25010, collectorOtlpGrpc: 25317, collectorOtlpHttp: 25318, prometheus: 25090 };
+
+export type CollectorToTempo = "tls" | "plaintext";
+
+export function benchSettings(tempoImage: string): Settings {
+  return { ...e2eSettings(tempoImage, { traces: 5, deadlineSeconds: 120 }), hostPorts: BENCH_HOST_PORTS };
+}
+
+/** Tempo's OTLP/gRPC receiver without TLS and the collector's exporter dialling it in plaintext. */
+export function plaintextCollectorToTempo(topology: StackTopology): StackTopology {
+  const tempo = topology.services.tempo;
+  return {
+    ...topology,
+    services: {
+      ...topology.services,
+      tempo: { ...tempo, ports: tempo.ports.map((p) => (p.name === "otlpGrpc" ? { ...p, tls: "plaintext", clientAuth: "none" } : p)) },
+    },
+    links: topology.links.map((l) => (l.id === "collector-to-tempo" ? { ...l, tls: "plaintext", clientAuth: "none", clientCertificate: undefined } : l)),
+  };
+}
+
+export function variantAlteration(topology: StackTopology, variant: CollectorToTempo): InputAlteration | undefined {
+  if (variant === "tls") return undefined;
+  const plain = plaintextCollectorToTempo(topology);
+  return alterations(
+    replaceUpload("tempo", CONTAINER_PATHS.tempo.configFile, renderTempoConfig(plain)),
+    replaceUpload("collector", CONTAINER_PATHS.collector.configFile, renderCollectorConfig(plain)),
+  );
+}

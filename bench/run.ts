@@ -1,0 +1,99 @@
+/**
+ * `npm run bench`: how many spans/s one stack stores without losing any, on this machine.
+ *
+ * On the e2e suite's real containers (the program's own resources through OpenTofu and the real
+ * Docker provider, Tempo and the collector built here), for the collector -> Tempo link in TLS and
+ * then in plaintext: deploy, step the offered OTLP/gRPC load up until a step loses, refuses or
+ * queues spans, destroy. Prints a table and writes the figures as JSON.
+ *
+ *   npm run bench                  full: 5,000 spans/s steps of 20 s up to 80,000
+ *   npm run bench -- --short       CI: two 5 s steps per variant; prints figures, asserts nothing about speed
+ *   --out FILE                     where the JSON goes (default bench/results/latest.json)
+ *   --only tls|plaintext           one variant
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { builtTempoImage, deployTools, helperImage, prepareRealComponents } from "../e2e/deploy/prepare";
+import { docker } from "../e2e/support/docker";
+import { clientTlsOf, PROJECT_DIR, topologyOf } from "../e2e/support/e2eStack";
+import { deployStack } from "../e2e/support/stackRuns";
+import { CONTAINER_PORTS, SERVICE_IDS } from "../model";
+import { BENCH_STACK, benchSettings, variantAlteration, type CollectorToTempo } from "./benchStack";
+import { stepUp, type SteppingPlan } from "./loadSteps";
+import { formatTable, summarize, type VariantResult } from "./report";
+
+const { values: args } = parseArgs({
+  options: { short: { type: "boolean", default: false }, out: { type: "string" }, only: { type: "string" } },
+});
+const started = Date.now();
+const log = (line: string): void => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}`);
+
+const FULL_RATES = Array.from({ length: 16 }, (_, i) => (i + 1) * 5000);
+const plan: SteppingPlan = args.short
+  ? { spansPerSecond: [2000, 5000], refine: false, stepSeconds: 5, drainLimitSeconds: 30, workers: 2, spansPerRequest: 500, spansPerTrace: 5, log }
+  : { spansPerSecond: FULL_RATES, refine: true, stepSeconds: 20, drainLimitSeconds: 30, workers: 2, spansPerRequest: 500, spansPerTrace: 5, log };
+const variants: CollectorToTempo[] = args.only === "tls" || args.only === "plaintext" ? [args.only] : ["tls", "plaintext"];
+if (args.only !== undefined && variants.length !== 1) throw new Error(`--only must be tls or plaintext (got ${args.only})`);
+
+async function benchVariant(variant: CollectorToTempo, tempoImage: string, tools: ReturnType<typeof deployTools>): Promise<VariantResult> {
+  const settings = benchSettings(tempoImage);
+  const topology = topologyOf(BENCH_STACK, settings);
+  log(`deploying the ${BENCH_STACK} stack, collector -> Tempo over ${variant}`);
+  const { deployment, up } = await deployStack(`bench-${variant}`, settings, { tools, stack: BENCH_STACK, alter: variantAlteration(topology, variant) });
+  try {
+    if (!up.ok) throw new Error(`the ${variant} stack did not deploy: ${up.failure?.stage} ${up.failure?.resource}: ${up.failure?.message}`);
+    log(`deployed and verified in ${up.seconds.total.toFixed(1)} s`);
+    const collector = topology.services.collector;
+    // The generator dials the collector's container address: the published port would add Docker's
+    // userland proxy (this engine runs without iptables), a hop users' services do not pay.
+    const collectorIp = (await docker(["inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", collector.containerName])).trim();
+    const containers = Object.fromEntries(
+      SERVICE_IDS.filter((id) => id !== "grafana").map((id) => [id, topology.services[id].containerName]),
+    );
+    const steps = await stepUp(
+      {
+        otlpGrpcUrl: `https://${collectorIp}:${CONTAINER_PORTS.collectorOtlpGrpc}`,
+        tlsServerName: collector.networkAlias,
+        client: clientTlsOf(deployment.program.outputs),
+        tempoApiUrl: String(deployment.program.outputs.tempoApiUrl),
+        collectorContainer: collector.containerName,
+        collectorTelemetryPort: CONTAINER_PORTS.collectorTelemetry,
+        helperImage: helperImage(),
+        containers,
+      },
+      plan,
+    );
+    return { collectorToTempo: variant, steps };
+  } finally {
+    const destroyed = await deployment.destroy();
+    log(destroyed.exitCode === 0 ? `destroyed the ${variant} stack` : `destroy of the ${variant} stack failed: ${destroyed.output.slice(-2000)}`);
+  }
+}
+
+async function main(): Promise<void> {
+  let phase = Date.now();
+  prepareRealComponents();
+  log(`real components ready in ${((Date.now() - phase) / 1000).toFixed(0)} s`);
+  const tools = deployTools();
+  const tempoImage = builtTempoImage();
+  const results: VariantResult[] = [];
+  for (const variant of variants) {
+    phase = Date.now();
+    results.push(await benchVariant(variant, tempoImage, tools));
+    log(`${variant} variant took ${((Date.now() - phase) / 1000).toFixed(0)} s`);
+  }
+  const summary = summarize(results);
+  console.log(`\n${formatTable(results, summary)}\n`);
+  const out = args.out ?? join(PROJECT_DIR, "bench", "results", "latest.json");
+  mkdirSync(dirname(out), { recursive: true });
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)), dockerServer: (await docker(["version", "--format", "{{.Server.Version}}"])).trim() };
+  writeFileSync(out, `${JSON.stringify({ startedAt: new Date(started).toISOString(), mode: args.short ? "short" : "full", machine, plan: { ...plan, log: undefined }, summary, variants: results }, null, 2)}\n`);
+  log(`figures written to ${out}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+/**
+ * Whether one load step passed: every span the generator offered was sent on schedule, accepted by
+ * the collector, sent on to Tempo and received by Tempo's distributor, nothing refused, failed or
+ * discarded on the way, and the collector's queue drained afterwards (a queue that only grows is
+ * loss deferred, not throughput).
+ */
+import type { ContainerUsage } from "./containerUsage";
+import type { LoadStepResult } from "./loadGenerator";
+import type { CollectorCounters, TempoCounters } from "./pipelineCounters";
+
+export interface StepFigures {
+  offeredSpansPerSecond: number;
+  durationSeconds: number;
+  generator: LoadStepResult;
+  /** counter increases over the step and its drain; queueSize is the value at the end */
+  collector: CollectorCounters;
+  tempo: TempoCounters;
+  /** seconds after the last answer until Tempo had every span and the queue was empty; null: not within the limit */
+  drainSeconds: number | null;
+  drainLimitSeconds: number;
+  /** by service id */
+  usage: Record<string, ContainerUsage>;
+}
+
+export interface StepVerdict {
+  zeroLoss: boolean;
+  /** the generator could not keep the offered rate: the step says nothing about the stack */
+  generatorLimited: boolean;
+  problems: string[];
+}
+
+export function judgeStep(step: StepFigures): StepVerdict {
+  const { generator, collector, tempo } = step;
+  const problems: string[] = [];
+  const generatorLimited = generator.spansBehindSchedule > 0;
+  if (generatorLimited) problems.push(`the load generator fell ${generator.spansBehindSchedule} spans behind schedule (its own limit)`);
+  if (generator.spansFailed > 0) {
+    const errors = Object.entries(generator.errors).map(([message, count]) => `${count}x ${message}`).join("; ");
+    problems.push(`${generator.spansFailed} spans failed at the collector's receiver (${errors})`);
+  }
+  if (collector.receiverRefused > 0) problems.push(`the collector refused ${collector.receiverRefused} spans (otelcol_receiver_refused_spans)`);
+  if (collector.exporterEnqueueFailed > 0) problems.push(`the collector's queue was full for ${collector.exporterEnqueueFailed} spans (otelcol_exporter_enqueue_failed_spans)`);
+  if (collector.exporterSendFailed > 0) problems.push(`the collector gave up sending ${collector.exporterSendFailed} spans to Tempo (otelcol_exporter_send_failed_spans)`);
+  if (step.drainSeconds === null) problems.push(`the collector's queue still held ${collector.queueSize} batches ${step.drainLimitSeconds} s after the step (queued without bound)`);
+  if (collector.receiverAccepted !== generator.spansAccepted) problems.push(`the collector accepted ${collector.receiverAccepted} spans, the generator saw ${generator.spansAccepted} accepted`);
+  if (collector.exporterSent !== collector.receiverAccepted) problems.push(`the collector sent ${collector.exporterSent} of the ${collector.receiverAccepted} spans it accepted to Tempo`);
+  if (tempo.receiverRefused > 0) problems.push(`Tempo's receiver refused ${tempo.receiverRefused} spans (tempo_receiver_refused_spans)`);
+  if (tempo.discarded > 0) problems.push(`Tempo discarded ${tempo.discarded} spans (tempo_discarded_spans_total)`);
+  if (tempo.ingesterAppendFailures > 0) problems.push(`${tempo.ingesterAppendFailures} appends from Tempo's distributor to its ingester failed`);
+  if (tempo.distributorReceived !== generator.spansAccepted) {
+    problems.push(`Tempo's distributor received ${tempo.distributorReceived} of ${generator.spansAccepted} spans (${generator.spansAccepted - tempo.distributorReceived} lost)`);
+  }
+  const offered = Math.round(step.offeredSpansPerSecond * step.durationSeconds);
+  if (!generatorLimited && generator.spansSent !== offered) problems.push(`the generator sent ${generator.spansSent} of ${offered} offered spans`);
+  return { zeroLoss: problems.length === 0, generatorLimited, problems };
+}
