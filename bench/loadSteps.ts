@@ -34,6 +34,8 @@ export interface SteppingPlan {
   workers: number;
   spansPerRequest: number;
   spansPerTrace: number;
+  maxInFlightPerWorker: number;
+  lateToleranceMs: number;
   log: (line: string) => void;
 }
 
@@ -64,6 +66,8 @@ async function runStep(target: SteppingTarget, plan: SteppingPlan, spansPerSecon
     workers: plan.workers,
     spansPerRequest: plan.spansPerRequest,
     spansPerTrace: plan.spansPerTrace,
+    maxInFlightPerWorker: plan.maxInFlightPerWorker,
+    lateToleranceMs: plan.lateToleranceMs,
     serviceName: "bench-load",
     exportTimeoutMs: 10_000,
   };

@@ -10,7 +10,9 @@ export interface VariantResult {
 export interface BenchSummary {
   /** highest offered spans/s with zero loss, per variant (null: no step had zero loss) */
   highestZeroLossSpansPerSecond: Partial<Record<CollectorToTempo, number | null>>;
-  /** TLS / plaintext of those figures; null unless both exist */
+  /** whether a step above that figure lost spans; false: every step passed, the figure is only a lower bound */
+  limitFound: Partial<Record<CollectorToTempo, boolean>>;
+  /** TLS / plaintext of those figures; null unless both exist and both are limits (not lower bounds) */
   tlsToPlaintextRatio: number | null;
   /** CPU cores and peak MiB per container at the TLS variant's highest zero-loss rate */
   usageAtHighestTls: JudgedStep["usage"] | null;
@@ -18,12 +20,17 @@ export interface BenchSummary {
 
 export function summarize(variants: readonly VariantResult[]): BenchSummary {
   const highest: BenchSummary["highestZeroLossSpansPerSecond"] = {};
-  for (const v of variants) highest[v.collectorToTempo] = highestZeroLoss(v.steps)?.offeredSpansPerSecond ?? null;
-  const tls = highest.tls;
-  const plain = highest.plaintext;
+  const limitFound: BenchSummary["limitFound"] = {};
+  for (const v of variants) {
+    highest[v.collectorToTempo] = highestZeroLoss(v.steps)?.offeredSpansPerSecond ?? null;
+    limitFound[v.collectorToTempo] = v.steps.some((s) => !s.verdict.zeroLoss && !s.verdict.generatorLimited);
+  }
+  const tls = limitFound.tls ? highest.tls : null;
+  const plain = limitFound.plaintext ? highest.plaintext : null;
   const tlsSteps = variants.find((v) => v.collectorToTempo === "tls")?.steps ?? [];
   return {
     highestZeroLossSpansPerSecond: highest,
+    limitFound,
     tlsToPlaintextRatio: tls && plain ? Number((tls / plain).toFixed(3)) : null,
     usageAtHighestTls: highestZeroLoss(tlsSteps)?.usage ?? null,
   };
@@ -54,9 +61,14 @@ export function formatTable(variants: readonly VariantResult[], summary: BenchSu
     for (const s of variant.steps.filter((step) => !step.verdict.zeroLoss)) lines.push(`  at ${s.offeredSpansPerSecond}: ${s.verdict.problems.join("; ")}`);
     lines.push("");
   }
-  const figure = (v: number | null | undefined): string => (v === undefined ? "not measured" : v === null ? "none" : `${v} spans/s`);
-  lines.push(`highest zero-loss rate, TLS:       ${figure(summary.highestZeroLossSpansPerSecond.tls)}`);
-  lines.push(`highest zero-loss rate, plaintext: ${figure(summary.highestZeroLossSpansPerSecond.plaintext)}`);
-  lines.push(`TLS / plaintext:                   ${summary.tlsToPlaintextRatio === null ? "-" : `${(summary.tlsToPlaintextRatio * 100).toFixed(1)} %`}`);
+  const figure = (variant: CollectorToTempo): string => {
+    const v = summary.highestZeroLossSpansPerSecond[variant];
+    if (v === undefined) return "not measured";
+    if (v === null) return "none";
+    return summary.limitFound[variant] ? `${v} spans/s` : `>= ${v} spans/s (no step lost spans: a lower bound, not the limit)`;
+  };
+  lines.push(`highest zero-loss rate, TLS:       ${figure("tls")}`);
+  lines.push(`highest zero-loss rate, plaintext: ${figure("plaintext")}`);
+  lines.push(`TLS / plaintext:                   ${summary.tlsToPlaintextRatio === null ? "- (needs both limits)" : `${(summary.tlsToPlaintextRatio * 100).toFixed(1)} %`}`);
   return lines.join("\n");
 }

@@ -24,15 +24,18 @@ interface LinkDefinition {
 /**
  * Every connection the stack makes. Renderers write client settings from these, never from literals.
  *
- * `clientStartsAfterServer`: the app and its backend drop spans their SDK cannot export and the app
- * fails work its backend cannot do, so they start after what they call. The collector queues and
- * retries spans until Tempo answers; Tempo's remote write retries from its WAL; Prometheus scrapes
- * again next interval; Grafana queries its datasources on demand: none of those waits.
+ * `clientStartsAfterServer`: the app and its backend drop spans their SDK cannot export, so they
+ * start after the collector (it is healthy within about a second, before Node has loaded the app).
+ * The app calls its backend only while serving a request, and the first requests, the verification's,
+ * come after every container is healthy: waiting for the backend would put its start-up (about 3 s)
+ * on the deployment's critical path for nothing. The collector queues and retries spans until Tempo
+ * answers; Tempo's remote write retries from its WAL; Prometheus scrapes again next interval;
+ * Grafana queries its datasources on demand: none of those waits.
  */
 const LINK_DEFINITIONS: readonly LinkDefinition[] = [
   { id: "app-to-collector", description: "app exports spans over OTLP/gRPC", client: "app", server: "collector", serverPortName: "otlpGrpc", clientStartsAfterServer: true },
   { id: "app-backend-to-collector", description: "the app's backend exports spans over OTLP/gRPC", client: "appBackend", server: "collector", serverPortName: "otlpGrpc", clientStartsAfterServer: true },
-  { id: "app-to-app-backend", description: "the app calls its backend over HTTPS with W3C trace context: the service graph's edge", client: "app", server: "appBackend", serverPortName: "http", clientStartsAfterServer: true },
+  { id: "app-to-app-backend", description: "the app calls its backend over HTTPS with W3C trace context: the service graph's edge", client: "app", server: "appBackend", serverPortName: "http", clientStartsAfterServer: false },
   { id: "collector-to-tempo", description: "collector exports spans to Tempo's OTLP/gRPC receiver", client: "collector", server: "tempo", serverPortName: "otlpGrpc", clientStartsAfterServer: false },
   { id: "tempo-internal", description: "Tempo's distributor, querier and generator clients dial its internal gRPC server", client: "tempo", server: "tempo", serverPortName: "internalGrpc", clientStartsAfterServer: false },
   { id: "grafana-to-tempo", description: "Grafana's Tempo datasource queries Tempo's HTTP API", client: "grafana", server: "tempo", serverPortName: "httpApi", clientStartsAfterServer: false },

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { summarizeUsage, workingSetBytes } from "../../bench/containerUsage";
 import type { LoadStepResult } from "../../bench/loadGenerator";
 import { highestZeroLoss, type JudgedStep } from "../../bench/loadSteps";
+import { delta, parseCollectorCounters, parseTempoCounters } from "../../bench/pipelineCounters";
 import { formatTable, summarize } from "../../bench/report";
 import { judgeStep, type StepFigures } from "../../bench/stepVerdict";
 
@@ -78,6 +81,14 @@ describe("the benchmark's figures", () => {
     assert.deepEqual(summary.highestZeroLossSpansPerSecond, { tls: null, plaintext: 5000 });
     assert.equal(summary.tlsToPlaintextRatio, null);
   });
+
+  it("calls a rate every step passed a lower bound, and compares no lower bounds", () => {
+    const variants = [{ collectorToTempo: "tls" as const, steps: [judged(cleanStep(2000)), judged(cleanStep(5000))] }, { collectorToTempo: "plaintext" as const, steps: [judged(cleanStep(2000)), judged(cleanStep(5000))] }];
+    const summary = summarize(variants);
+    assert.deepEqual(summary.limitFound, { tls: false, plaintext: false });
+    assert.equal(summary.tlsToPlaintextRatio, null);
+    assert.match(formatTable(variants, summary), /TLS: +>= 5000 spans\/s \(no step lost spans: a lower bound, not the limit\)/);
+  });
 });
 
 describe("container usage from the engine's stats", () => {
@@ -94,5 +105,34 @@ describe("container usage from the engine's stats", () => {
     assert.equal(workingSetBytes({ usage: 1000, stats: { total_inactive_file: 300 } }), 700);
     assert.equal(workingSetBytes({ usage: 1000, stats: { inactive_file: 200 } }), 800);
     assert.equal(workingSetBytes({ usage: 1000 }), 1000);
+  });
+});
+
+describe("the pipeline's counters", () => {
+  const fixture = (path: string): string => readFileSync(join(__dirname, path), "utf8");
+
+  it("reads the collector's own counters as the real collector 0.159.0 exposes them", () => {
+    const counters = parseCollectorCounters(fixture("fixtures/otelcol-0.159.0-telemetry.prom"));
+    assert.equal(counters.receiverAccepted, 66_035);
+    assert.equal(counters.exporterSent, 66_035);
+    assert.equal(counters.receiverRefused, 0);
+    assert.equal(counters.queueSize, 0);
+  });
+
+  it("reads Tempo's distributor counters from a real Tempo's /metrics", () => {
+    const counters = parseTempoCounters(fixture("../verifier/fixtures/recorded/tempo-e2e-healthy.prom"));
+    assert.equal(counters.distributorReceived, 32);
+    assert.equal(counters.receiverAccepted, 32);
+    assert.equal(counters.discarded, 0);
+    assert.equal(counters.liveTraces, 12);
+  });
+
+  it("refuses text that is not the collector's or Tempo's metrics instead of counting zeros", () => {
+    assert.throws(() => parseCollectorCounters("up 1\n"), /no otelcol_ metrics/);
+    assert.throws(() => parseTempoCounters("up 1\n"), /no tempo_distributor_ metrics/);
+  });
+
+  it("subtracts counters and keeps gauges", () => {
+    assert.deepEqual(delta({ sent: 10, queue: 4 }, { sent: 25, queue: 1 }, ["queue"]), { sent: 15, queue: 1 });
   });
 });
