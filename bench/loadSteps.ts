@@ -31,6 +31,7 @@ export interface SteppingPlan {
   refine: boolean;
   stepSeconds: number;
   drainLimitSeconds: number;
+  sustainedDrainSeconds: number;
   workers: number;
   spansPerRequest: number;
   spansPerTrace: number;
@@ -82,6 +83,7 @@ async function runStep(target: SteppingTarget, plan: SteppingPlan, spansPerSecon
   while (Date.now() - drainStarted < plan.drainLimitSeconds * 1000) {
     const collector = delta(before.collector, after.collector, ["queueSize"]);
     const tempo = delta(before.tempo, after.tempo, ["liveTraces"]);
+    // A batch the collector still holds (batch timeout 1 s) is not in the queue yet: wait for Tempo's count too.
     const handedOn = collector.exporterSent + collector.exporterSendFailed >= collector.receiverAccepted && collector.queueSize === 0;
     if (handedOn && tempo.distributorReceived + tempo.discarded >= collector.exporterSent) {
       drainSeconds = (Date.now() - drainStarted) / 1000;
@@ -100,6 +102,7 @@ async function runStep(target: SteppingTarget, plan: SteppingPlan, spansPerSecon
     tempo: delta(before.tempo, after.tempo, ["liveTraces"]),
     drainSeconds: drainSeconds === null ? null : Number(drainSeconds.toFixed(1)),
     drainLimitSeconds: plan.drainLimitSeconds,
+    sustainedDrainSeconds: plan.sustainedDrainSeconds,
     usage: usageByService,
   };
   return { ...figures, verdict: judgeStep(figures) };

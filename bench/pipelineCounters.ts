@@ -22,6 +22,10 @@ export interface TempoCounters {
   receiverRefused: number;
   distributorReceived: number;
   discarded: number;
+  /** the reasons Tempo gives for discarding (tempo_discarded_spans_total{reason}), each counted apart */
+  discardedLiveTracesExceeded: number;
+  discardedRateLimited: number;
+  discardedTraceTooLarge: number;
   ingesterAppendFailures: number;
   liveTraces: number;
 }
@@ -32,6 +36,14 @@ export interface TempoCounters {
  */
 function total(metrics: string, name: string): number {
   return counter(metrics, name) + counter(metrics, `${name}_total`);
+}
+
+/** Sum of a metric's samples whose label has the given value. */
+function labelled(metrics: string, name: string, label: string, value: string): number {
+  return metrics
+    .split("\n")
+    .filter((line) => line.startsWith(`${name}{`) && line.includes(`${label}="${value}"`))
+    .reduce((sum, line) => sum + Number(line.trim().split(/\s+/).pop()), 0);
 }
 
 export function parseCollectorCounters(metrics: string): CollectorCounters {
@@ -53,6 +65,9 @@ export function parseTempoCounters(metrics: string): TempoCounters {
     receiverRefused: total(metrics, "tempo_receiver_refused_spans"),
     distributorReceived: total(metrics, "tempo_distributor_spans_received"),
     discarded: total(metrics, "tempo_discarded_spans"),
+    discardedLiveTracesExceeded: labelled(metrics, "tempo_discarded_spans_total", "reason", "live_traces_exceeded"),
+    discardedRateLimited: labelled(metrics, "tempo_discarded_spans_total", "reason", "rate_limited"),
+    discardedTraceTooLarge: labelled(metrics, "tempo_discarded_spans_total", "reason", "trace_too_large"),
     ingesterAppendFailures: total(metrics, "tempo_distributor_ingester_append_failures"),
     liveTraces: counter(metrics, "tempo_ingester_live_traces"),
   };

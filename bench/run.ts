@@ -36,8 +36,8 @@ const FULL_RATES = Array.from({ length: 16 }, (_, i) => (i + 1) * 5000);
 // 10,000 spans/s, though the rate over the step was held (first full run).
 const generator = { workers: 2, spansPerRequest: 500, spansPerTrace: 5, maxInFlightPerWorker: 16, lateToleranceMs: 1000 };
 const plan: SteppingPlan = args.short
-  ? { spansPerSecond: [2000, 5000], refine: false, stepSeconds: 5, drainLimitSeconds: 30, ...generator, log }
-  : { spansPerSecond: FULL_RATES, refine: true, stepSeconds: 20, drainLimitSeconds: 30, ...generator, log };
+  ? { spansPerSecond: [2000, 5000], refine: false, stepSeconds: 5, drainLimitSeconds: 30, sustainedDrainSeconds: 3, ...generator, log }
+  : { spansPerSecond: FULL_RATES, refine: true, stepSeconds: 20, drainLimitSeconds: 30, sustainedDrainSeconds: 3, ...generator, log };
 const variants: CollectorToTempo[] = args.only === "tls" || args.only === "plaintext" ? [args.only] : ["tls", "plaintext"];
 if (args.only !== undefined && variants.length !== 1) throw new Error(`--only must be tls or plaintext (got ${args.only})`);
 

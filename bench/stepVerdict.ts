@@ -18,6 +18,12 @@ export interface StepFigures {
   /** seconds after the last answer until Tempo had every span and the queue was empty; null: not within the limit */
   drainSeconds: number | null;
   drainLimitSeconds: number;
+  /**
+   * The longest drain a sustained rate may need: the batch timeout plus a retry. A queue that needs
+   * longer grew during the step, so the pipeline was behind the offered rate and a longer step would
+   * fill it (first full run: 12 s of backlog after 20 s at 35,000 spans/s).
+   */
+  sustainedDrainSeconds: number;
   /** by service id */
   usage: Record<string, ContainerUsage>;
 }
@@ -42,10 +48,18 @@ export function judgeStep(step: StepFigures): StepVerdict {
   if (collector.exporterEnqueueFailed > 0) problems.push(`the collector's queue was full for ${collector.exporterEnqueueFailed} spans (otelcol_exporter_enqueue_failed_spans)`);
   if (collector.exporterSendFailed > 0) problems.push(`the collector gave up sending ${collector.exporterSendFailed} spans to Tempo (otelcol_exporter_send_failed_spans)`);
   if (step.drainSeconds === null) problems.push(`the collector's queue still held ${collector.queueSize} batches ${step.drainLimitSeconds} s after the step (queued without bound)`);
+  else if (step.drainSeconds > step.sustainedDrainSeconds) problems.push(`the pipeline needed ${step.drainSeconds} s after the step to hand on its backlog (more than ${step.sustainedDrainSeconds} s: it fell behind the offered rate)`);
   if (collector.receiverAccepted !== generator.spansAccepted) problems.push(`the collector accepted ${collector.receiverAccepted} spans, the generator saw ${generator.spansAccepted} accepted`);
   if (collector.exporterSent !== collector.receiverAccepted) problems.push(`the collector sent ${collector.exporterSent} of the ${collector.receiverAccepted} spans it accepted to Tempo`);
   if (tempo.receiverRefused > 0) problems.push(`Tempo's receiver refused ${tempo.receiverRefused} spans (tempo_receiver_refused_spans)`);
-  if (tempo.discarded > 0) problems.push(`Tempo discarded ${tempo.discarded} spans (tempo_discarded_spans_total)`);
+  if (tempo.discarded > 0) {
+    const reasons = [
+      ["live_traces_exceeded", tempo.discardedLiveTracesExceeded],
+      ["rate_limited", tempo.discardedRateLimited],
+      ["trace_too_large", tempo.discardedTraceTooLarge],
+    ].filter(([, count]) => Number(count) > 0).map(([reason, count]) => `${reason} ${count}`);
+    problems.push(`Tempo discarded ${tempo.discarded} spans (tempo_discarded_spans_total${reasons.length > 0 ? `: ${reasons.join(", ")}` : ""})`);
+  }
   if (tempo.ingesterAppendFailures > 0) problems.push(`${tempo.ingesterAppendFailures} appends from Tempo's distributor to its ingester failed`);
   if (tempo.distributorReceived !== generator.spansAccepted) {
     problems.push(`Tempo's distributor received ${tempo.distributorReceived} of ${generator.spansAccepted} spans (${generator.spansAccepted - tempo.distributorReceived} lost)`);

@@ -31,7 +31,7 @@ export interface StackConfig {
   deploymentEnvironment: string;
   keepDataVolume: boolean;
   certificates: { validityHours: number; earlyRenewalHours: number };
-  tempo: { traceIdlePeriodSeconds: number; flushCheckPeriodSeconds: number };
+  tempo: { traceIdlePeriodSeconds: number; flushCheckPeriodSeconds: number; maxLiveTraces: number };
   verification: { traces: number; minFraction: number; deadlineSeconds: number };
 }
 
@@ -297,10 +297,11 @@ export function parseStackConfig(stackName: string, raw: Readonly<Record<string,
   }
 
   const tempoRaw = r.object("tempo");
-  r.unknownFields("tempo", tempoRaw, ["traceIdlePeriodSeconds", "flushCheckPeriodSeconds"]);
+  r.unknownFields("tempo", tempoRaw, ["traceIdlePeriodSeconds", "flushCheckPeriodSeconds", "maxLiveTraces"]);
   const tempo = {
     traceIdlePeriodSeconds: r.integer("tempo.traceIdlePeriodSeconds", tempoRaw.traceIdlePeriodSeconds, DEFAULTS.tempoTraceIdlePeriodSeconds, 1, 3600),
     flushCheckPeriodSeconds: r.integer("tempo.flushCheckPeriodSeconds", tempoRaw.flushCheckPeriodSeconds, DEFAULTS.tempoFlushCheckPeriodSeconds, 1, 3600),
+    maxLiveTraces: r.integer("tempo.maxLiveTraces", tempoRaw.maxLiveTraces, DEFAULTS.tempoMaxLiveTraces, 1000, 10_000_000),
   };
 
   const verificationRaw = r.object("verification");

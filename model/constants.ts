@@ -146,6 +146,15 @@ export const DEFAULTS = {
   certificateEarlyRenewalHours: 24 * 30,
   tempoTraceIdlePeriodSeconds: 5,
   tempoFlushCheckPeriodSeconds: 5,
+  /**
+   * Traces Tempo's ingester holds open at once (overrides ingestion.max_traces_per_user); spans of
+   * traces beyond it are discarded as live_traces_exceeded. A trace stays live for about
+   * traceIdlePeriod + flushCheckPeriod after its last span, so Tempo's default of 10,000 caps a
+   * 5 s + 5 s stack at 1,000 traces/s; the bench lost spans this way at 6,000 traces/s on a 2 s + 1 s
+   * stack. 100,000 takes 10,000 traces/s at the default periods; memory stays bounded by Tempo's
+   * ingestion rate limit (15 MB/s by default) times those seconds.
+   */
+  tempoMaxLiveTraces: 100_000,
   verificationTraces: 10,
   verificationMinFraction: 1,
   verificationDeadlineSeconds: 180,

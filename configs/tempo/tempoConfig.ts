@@ -149,7 +149,13 @@ export function renderTempoConfig(model: StackTopology): string {
       },
     },
     // Processors are per tenant; the single-tenant stack enables them for every tenant.
-    overrides: { defaults: { metrics_generator: { processors: [...METRICS_GENERATOR_PROCESSORS] } } },
+    overrides: {
+      defaults: {
+        metrics_generator: { processors: [...METRICS_GENERATOR_PROCESSORS] },
+        // Sized for the stack's trace idle and sweep periods (see tempoMaxLiveTraces in model/constants.ts).
+        ingestion: { max_traces_per_user: model.config.tempo.maxLiveTraces },
+      },
+    },
     usage_report: { reporting_enabled: false },
   };
   return renderConfigYaml(model.config.stackName, document);

@@ -22,8 +22,8 @@ function cleanStep(rate: number, change: Partial<StepFigures> = {}): StepFigures
   return {
     offeredSpansPerSecond: rate, durationSeconds: 10, generator: generator(sent),
     collector: { receiverAccepted: sent, receiverRefused: 0, exporterSent: sent, exporterSendFailed: 0, exporterEnqueueFailed: 0, queueSize: 0 },
-    tempo: { receiverAccepted: sent, receiverRefused: 0, distributorReceived: sent, discarded: 0, ingesterAppendFailures: 0, liveTraces: 900 },
-    drainSeconds: 1.2, drainLimitSeconds: 30,
+    tempo: { receiverAccepted: sent, receiverRefused: 0, distributorReceived: sent, discarded: 0, discardedLiveTracesExceeded: 0, discardedRateLimited: 0, discardedTraceTooLarge: 0, ingesterAppendFailures: 0, liveTraces: 900 },
+    drainSeconds: 1.2, drainLimitSeconds: 30, sustainedDrainSeconds: 3,
     usage: { collector: { cpuCores: 0.4, peakMemoryMiB: 80 }, tempo: { cpuCores: 0.7, peakMemoryMiB: 300 } },
     ...change,
   };
@@ -40,7 +40,8 @@ describe("a benchmark step's verdict", () => {
     const base = cleanStep(5000);
     const cases: Array<[string, StepFigures, RegExp]> = [
       ["Tempo's distributor short of spans", { ...base, tempo: { ...base.tempo, distributorReceived: 49_000 } }, /Tempo's distributor received 49000 of 50000 spans \(1000 lost\)/],
-      ["Tempo discarding", { ...base, tempo: { ...base.tempo, discarded: 10 } }, /Tempo discarded 10 spans/],
+      ["Tempo discarding", { ...base, tempo: { ...base.tempo, discarded: 10, discardedLiveTracesExceeded: 10 } }, /Tempo discarded 10 spans \(tempo_discarded_spans_total: live_traces_exceeded 10\)/],
+      ["a backlog that took long to drain", { ...base, drainSeconds: 12.4 }, /needed 12.4 s after the step to hand on its backlog \(more than 3 s: it fell behind the offered rate\)/],
       ["the collector refusing", { ...base, collector: { ...base.collector, receiverRefused: 500 } }, /the collector refused 500 spans/],
       ["the collector's queue full", { ...base, collector: { ...base.collector, exporterEnqueueFailed: 500 } }, /queue was full for 500 spans/],
       ["a queue that never drains", { ...base, drainSeconds: null, collector: { ...base.collector, queueSize: 12 } }, /still held 12 batches 30 s after the step \(queued without bound\)/],
@@ -124,7 +125,11 @@ describe("the pipeline's counters", () => {
     assert.equal(counters.distributorReceived, 32);
     assert.equal(counters.receiverAccepted, 32);
     assert.equal(counters.discarded, 0);
+    assert.equal(counters.discardedLiveTracesExceeded, 0);
     assert.equal(counters.liveTraces, 12);
+    const discarding = parseTempoCounters(`${fixture("../verifier/fixtures/recorded/tempo-e2e-healthy.prom")}\ntempo_discarded_spans_total{reason="live_traces_exceeded",tenant="t2"} 7\n`);
+    assert.equal(discarding.discardedLiveTracesExceeded, 7);
+    assert.equal(discarding.discarded, 7);
   });
 
   it("refuses text that is not the collector's or Tempo's metrics instead of counting zeros", () => {

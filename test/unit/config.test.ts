@@ -27,6 +27,7 @@ describe("bad stack config is rejected with the setting and the fix", () => {
     ["Tempo 3", { images: { tempo: "grafana/tempo:3.0.0" } }, /^tracing-stack:images\.tempo: .*not a Tempo 2\.x image.*tempo_ingester_traces_created_total/],
     ["a service alias that is not a DNS label", { networkAliases: { tempo: "Tempo_DB" } }, /^tracing-stack:networkAliases\.tempo: "Tempo_DB" is not a valid DNS label\. Fix: use 1-63 lowercase letters/],
     ["two services with one alias", { networkAliases: { app: "tempo" } }, /^tracing-stack:networkAliases\.app: "tempo" is already the alias of tempo/],
+    ["too few live traces for Tempo", { tempo: { maxLiveTraces: 10 } }, /^tracing-stack:tempo\.maxLiveTraces: must be a whole number from 1000 to 10000000, got 10\./],
     ["a misspelt setting", { hostPort: { grafana: 3000 } }, /^tracing-stack:hostPort: is not a known setting\. Fix: use one of: hostBindAddress, hostPorts/],
     ["a misspelt port name", { hostPorts: { graphana: 3001 } }, /^tracing-stack:hostPorts\.graphana: is not a known setting\. Fix: use one of: grafana, tempoApi/],
     ["a bind address that is not an address", { hostBindAddress: "localhost" }, /^tracing-stack:hostBindAddress: "localhost" is not an IPv4 address/],

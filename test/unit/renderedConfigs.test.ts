@@ -68,6 +68,10 @@ describe("Tempo config", () => {
 
   it("runs the metrics-generator's span-metrics and service-graphs processors, remote-writing to Prometheus over verified TLS", () => {
     assert.deepEqual(tempo.overrides.defaults.metrics_generator.processors, ["service-graphs", "span-metrics"]);
+    // Tempo's default of 10,000 live traces discarded spans in the bench at 6,000 traces/s.
+    assert.equal(tempo.overrides.defaults.ingestion.max_traces_per_user, 100_000);
+    const sized = parse(renderTempoConfig(buildStackModel(parseStackConfig("dev", { tempo: { maxLiveTraces: 250_000 } })))) as Doc;
+    assert.equal(sized.overrides.defaults.ingestion.max_traces_per_user, 250_000);
     assert.match(tempo.metrics_generator.storage.path, /^\/var\/tempo\//);
     assert.deepEqual(tempo.metrics_generator.storage.remote_write, [
       {
@@ -123,6 +127,15 @@ describe("collector config", () => {
       // configtls: a client CA on a server means RequireAndVerifyClientCert.
       assert.equal(collector.receivers.otlp.protocols[proto].tls.client_ca_file, "/etc/otelcol-contrib/tls/ca.crt");
     }
+  });
+
+  it("keeps its own counters on the container's loopback only (the pull reader has no TLS)", () => {
+    const readers = collector.service.telemetry.metrics.readers as Doc[];
+    assert.deepEqual(readers.map((r) => r.pull.exporter.prometheus), [{ host: "127.0.0.1", port: 8888 }]);
+  });
+
+  it("sends to Tempo uncompressed: both ends share one host, where gzip only costs CPU", () => {
+    assert.equal(collector.exporters["otlp_grpc/tempo"].compression, "none");
   });
 
   it("lists exactly the component types the config uses, for the builder manifest", () => {
