@@ -55,7 +55,7 @@ export function formatTable(variants: readonly VariantResult[], summary: BenchSu
       s.drainSeconds === null ? "-" : s.drainSeconds.toFixed(1),
       s.generator.exportLatencyMs.p99.toFixed(0),
       ...services.map((service) => (s.usage[service] ? `${s.usage[service]!.cpuCores.toFixed(2)}/${s.usage[service]!.peakMemoryMiB.toFixed(0)}` : "-")),
-      s.verdict.zeroLoss ? "zero loss" : s.verdict.generatorLimited ? "generator behind" : "LOSS",
+      s.verdict.zeroLoss ? "zero loss" : s.verdict.generatorLimited ? "generator behind" : s.verdict.fellBehindOnly ? "fell behind" : "LOSS",
     ]);
     lines.push(pad([header, ...rows]));
     for (const s of variant.steps.filter((step) => !step.verdict.zeroLoss)) lines.push(`  at ${s.offeredSpansPerSecond}: ${s.verdict.problems.join("; ")}`);

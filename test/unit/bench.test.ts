@@ -33,7 +33,7 @@ const judged = (step: StepFigures): JudgedStep => ({ ...step, verdict: judgeStep
 
 describe("a benchmark step's verdict", () => {
   it("is zero loss only when every hop counted every span and the queue drained", () => {
-    assert.deepEqual(judgeStep(cleanStep(5000)), { zeroLoss: true, generatorLimited: false, problems: [] });
+    assert.deepEqual(judgeStep(cleanStep(5000)), { zeroLoss: true, generatorLimited: false, fellBehindOnly: false, problems: [] });
   });
 
   it("names each way spans go missing", () => {
@@ -52,6 +52,14 @@ describe("a benchmark step's verdict", () => {
       assert.equal(verdict.zeroLoss, false, name);
       assert.ok(verdict.problems.some((p) => expected.test(p)), `${name}: ${verdict.problems.join(" | ")}`);
     }
+  });
+
+  it("tells a pipeline that only fell behind from one that lost spans", () => {
+    assert.equal(judgeStep(cleanStep(5000, { drainSeconds: 5.5 })).fellBehindOnly, true);
+    const lossy = cleanStep(5000, { drainSeconds: 5.5 });
+    assert.equal(judgeStep({ ...lossy, tempo: { ...lossy.tempo, distributorReceived: 1 } }).fellBehindOnly, false);
+    const table = formatTable([{ collectorToTempo: "tls", steps: [judged(cleanStep(5000, { drainSeconds: 5.5 }))] }], summarize([]));
+    assert.match(table, /fell behind\n/);
   });
 
   it("tells a generator that fell behind from a stack that lost spans", () => {
