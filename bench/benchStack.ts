@@ -4,7 +4,8 @@
  * measure what TLS costs on that hop in the same run. The model never builds that link; the
  * variant replaces the two rendered configs it touches, as the e2e suite's broken variants do.
  */
-import { renderCollectorConfig } from "../configs/collector/collectorConfig";
+import { parse, stringify } from "yaml";
+import { renderCollectorConfig, TEMPO_EXPORTER_ID } from "../configs/collector/collectorConfig";
 import { renderTempoConfig } from "../configs/tempo/tempoConfig";
 import type { InputAlteration } from "../e2e/deploy/realValueMocks";
 import { e2eSettings, type Settings } from "../e2e/support/e2eStack";
@@ -39,6 +40,16 @@ export function variantAlteration(topology: StackTopology, variant: CollectorToT
   const plain = plaintextCollectorToTempo(topology);
   return alterations(
     replaceUpload("tempo", CONTAINER_PATHS.tempo.configFile, renderTempoConfig(plain)),
-    replaceUpload("collector", CONTAINER_PATHS.collector.configFile, renderCollectorConfig(plain)),
+    replaceUpload("collector", CONTAINER_PATHS.collector.configFile, plaintextExporter(renderCollectorConfig(topology))),
   );
+}
+
+/**
+ * The stack's collector config with its Tempo exporter switched to plaintext. The renderer refuses a
+ * plaintext link (the stack never has one), so the bench edits the rendered config, for itself only.
+ */
+function plaintextExporter(collectorConfig: string): string {
+  const doc = parse(collectorConfig) as { exporters: Record<string, Record<string, unknown>> };
+  doc.exporters[TEMPO_EXPORTER_ID]!.tls = { insecure: true };
+  return stringify(doc);
 }

@@ -11,12 +11,9 @@ export const TEMPO_EXPORTER_ID = `${OTLP_GRPC_EXPORTER_TYPE}/tempo`;
 /** The storage extension that holds the exporter's sending queue on the collector's data volume. */
 export const QUEUE_STORAGE_ID = "file_storage/queue";
 
-/**
- * The exporter's TLS client settings from its link. The model makes this link TLS always; only the
- * benchmark's plaintext comparison hands in a plaintext link, and the stack never renders one.
- */
+/** The exporter's TLS client settings from its link; the stack's collector never exports in plaintext. */
 function exporterTls(link: LinkModel): Record<string, unknown> {
-  if (link.tls === "plaintext") return { insecure: true };
+  if (link.tls !== "tls") throw new Error("model bug: the collector-to-Tempo link is always TLS");
   return {
     ca_file: link.clientCaFile,
     server_name_override: link.serverName,

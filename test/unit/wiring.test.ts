@@ -75,12 +75,6 @@ describe("the seeds' failures, reintroduced through the model, are caught", () =
     assert.deepEqual(wiringProblems(broken), ["app OTLP exporter uses plaintext but collector otlp grpc receiver serves TLS"]);
   });
 
-  it("the collector exporting to Tempo over plaintext while Tempo's receiver serves TLS", () => {
-    const broken = assembleStackModel(withLink(topology, "collector-to-tempo", { tls: "plaintext", clientCertificate: undefined }));
-    const problems = wiringProblems(broken);
-    assert.ok(problems.some((p) => /collector exporter otlp_grpc\/tempo uses plaintext but tempo .*serves TLS/.test(p)), problems.join("\n"));
-  });
-
   it("remote write to a Prometheus without the receiver switched on", () => {
     const model = buildStackModel(parseStackConfig("dev", {}));
     const prometheus = model.services.prometheus;
