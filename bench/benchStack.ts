@@ -1,5 +1,5 @@
 /**
- * The benchmark's stack: the e2e suite's (dev's settings, the Tempo built here) under its own name
+ * The benchmark's stack: the e2e suite's (dev's settings, the program's pinned images) under its own name
  * and host ports, and its one deliberate variant: the collector -> Tempo link in plaintext, to
  * measure what TLS costs on that hop in the same run. The model never builds that link; the
  * variant replaces the two rendered configs it touches, as the e2e suite's broken variants do.
@@ -18,8 +18,8 @@ const BENCH_HOST_PORTS = { grafana: 25000, tempoApi: 25200, app: 25010, collecto
 
 export type CollectorToTempo = "tls" | "plaintext";
 
-export function benchSettings(tempoImage: string): Settings {
-  return { ...e2eSettings(tempoImage, { traces: 5, deadlineSeconds: 120 }), hostPorts: BENCH_HOST_PORTS };
+export function benchSettings(): Settings {
+  return { ...e2eSettings({ traces: 5, deadlineSeconds: 120 }), hostPorts: BENCH_HOST_PORTS };
 }
 
 /** Tempo's OTLP/gRPC receiver without TLS and the collector's exporter dialling it in plaintext. */

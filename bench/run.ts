@@ -2,7 +2,7 @@
  * `npm run bench`: how many spans/s one stack stores without losing any, on this machine.
  *
  * On the e2e suite's real containers (the program's own resources through OpenTofu and the real
- * Docker provider, Tempo and the collector built here), for the collector -> Tempo link in TLS and
+ * Docker provider, the official Tempo image the program pins, the collector built here), for the collector -> Tempo link in TLS and
  * then in plaintext: deploy, step the offered OTLP/gRPC load up until a step loses, refuses or
  * queues spans, destroy. Prints a table and writes the figures as JSON.
  *
@@ -10,12 +10,17 @@
  *   npm run bench -- --short       CI: two 5 s steps per variant; prints figures, asserts nothing about speed
  *   --out FILE                     where the JSON goes (default bench/results/latest.json)
  *   --only tls|plaintext           one variant
+ *   --skip-if-image-missing        exit 0 (after saying why) instead of 3 when the Tempo image is missing
+ *
+ * Without the pinned Tempo image it prints no figures: it says which image is missing and how to
+ * provide it, and exits 3 (0 with --skip-if-image-missing, for CI on a machine without it).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { builtTempoImage, deployTools, helperImage, prepareRealComponents } from "../e2e/deploy/prepare";
+import { deployTools, helperImage, prepareRealComponents } from "../e2e/deploy/prepare";
+import { describeImage, ensurePinnedImage, missingImageLine } from "../e2e/support/pinnedImages";
 import { docker } from "../e2e/support/docker";
 import { clientTlsOf, PROJECT_DIR, topologyOf } from "../e2e/support/e2eStack";
 import { deployStack } from "../e2e/support/stackRuns";
@@ -25,7 +30,7 @@ import { stepUp, type SteppingPlan } from "./loadSteps";
 import { formatTable, summarize, type VariantResult } from "./report";
 
 const { values: args } = parseArgs({
-  options: { short: { type: "boolean", default: false }, out: { type: "string" }, only: { type: "string" } },
+  options: { short: { type: "boolean", default: false }, out: { type: "string" }, only: { type: "string" }, "skip-if-image-missing": { type: "boolean", default: false } },
 });
 const started = Date.now();
 const log = (line: string): void => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}`);
@@ -41,8 +46,8 @@ const plan: SteppingPlan = args.short
 const variants: CollectorToTempo[] = args.only === "tls" || args.only === "plaintext" ? [args.only] : ["tls", "plaintext"];
 if (args.only !== undefined && variants.length !== 1) throw new Error(`--only must be tls or plaintext (got ${args.only})`);
 
-async function benchVariant(variant: CollectorToTempo, tempoImage: string, tools: ReturnType<typeof deployTools>): Promise<VariantResult> {
-  const settings = benchSettings(tempoImage);
+async function benchVariant(variant: CollectorToTempo, tools: ReturnType<typeof deployTools>): Promise<VariantResult> {
+  const settings = benchSettings();
   const topology = topologyOf(BENCH_STACK, settings);
   log(`deploying the ${BENCH_STACK} stack, collector -> Tempo over ${variant}`);
   const { deployment, up } = await deployStack(`bench-${variant}`, settings, { tools, stack: BENCH_STACK, alter: variantAlteration(topology, variant) });
@@ -81,11 +86,17 @@ async function main(): Promise<void> {
   prepareRealComponents();
   log(`real components ready in ${((Date.now() - phase) / 1000).toFixed(0)} s`);
   const tools = deployTools();
-  const tempoImage = builtTempoImage();
+  // Figures are only worth printing for the Tempo users run: the official image by the program's pin.
+  const tempo = ensurePinnedImage("tempo", topologyOf(BENCH_STACK, benchSettings()).config.images.tempo);
+  if (!tempo.available) {
+    console.log(`bench: not run, no figures: ${missingImageLine(tempo)}`);
+    process.exit(args["skip-if-image-missing"] ? 0 : 3);
+  }
+  log(`Tempo: ${describeImage(tempo)}`);
   const results: VariantResult[] = [];
   for (const variant of variants) {
     phase = Date.now();
-    results.push(await benchVariant(variant, tempoImage, tools));
+    results.push(await benchVariant(variant, tools));
     log(`${variant} variant took ${((Date.now() - phase) / 1000).toFixed(0)} s`);
   }
   const summary = summarize(results);
@@ -93,7 +104,7 @@ async function main(): Promise<void> {
   const out = args.out ?? join(PROJECT_DIR, "bench", "results", "latest.json");
   mkdirSync(dirname(out), { recursive: true });
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)), dockerServer: (await docker(["version", "--format", "{{.Server.Version}}"])).trim() };
-  writeFileSync(out, `${JSON.stringify({ startedAt: new Date(started).toISOString(), mode: args.short ? "short" : "full", machine, plan: { ...plan, log: undefined }, summary, variants: results }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ startedAt: new Date(started).toISOString(), mode: args.short ? "short" : "full", machine, tempo: { image: tempo.ref, version: tempo.version }, plan: { ...plan, log: undefined }, summary, variants: results }, null, 2)}\n`);
   log(`figures written to ${out}`);
 }
 

@@ -7,8 +7,9 @@ const LIB = join(PROJECT_DIR, "e2e", "prepare", "lib.sh");
 
 /**
  * Makes Docker usable and builds (or reuses, cached outside the work tree) OpenTofu, the Terraform
- * Docker provider, Tempo, the collector and the local images. Throws with the script's output on
- * failure: the suite must not pass by skipping its real components.
+ * Docker provider, the collector, Prometheus and the local images. Tempo and Grafana are never built
+ * (AGPL-3.0): see ../support/pinnedImages.ts. Throws with the script's output on failure: the suite
+ * must not pass by skipping its real components.
  */
 export function prepareRealComponents(): void {
   const result = spawnSync("bash", [join(PROJECT_DIR, "e2e", "prepare", "all.sh")], { stdio: ["ignore", "inherit", "inherit"], timeout: 75 * 60 * 1000 });
@@ -28,11 +29,6 @@ export function deployTools(): TofuTools {
     mirrorDir: fromLib("$TRACING_STACK_CACHE/tofu-mirror"),
     providerVersion: fromLib("$DOCKER_PROVIDER_VERSION"),
   };
-}
-
-/** The Tempo image the suite built offline (the release pin cannot be built here, see lib.sh). */
-export function builtTempoImage(): string {
-  return fromLib("grafana/tempo:$TEMPO_VERSION");
 }
 
 /** The busybox image the suite built for network checks (wget, nslookup) inside the stack's networks. */

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Prepare everything the end-to-end suite needs, in order, timing each step:
-# Docker engine -> OpenTofu -> Terraform Docker provider -> Tempo -> collector -> Prometheus -> local images.
+# Docker engine -> OpenTofu -> Terraform Docker provider -> collector -> Prometheus -> local images.
+# Tempo and Grafana are not built (AGPL-3.0): the suite uses their official images if the engine has
+# them or can pull them (e2e/support/pinnedImages.ts).
 # Every step is idempotent and cached (outside the work tree), so a second run is quick.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 here="$(dirname "${BASH_SOURCE[0]}")"
-go_env_for_builds   # all cores, shared GOPATH/GOCACHE, for tempo.sh and collector.sh
+go_env_for_builds   # all cores, shared GOPATH/GOCACHE, for the Go builds
 
 timings=()
 step() {
   local name="$1" start=$SECONDS
-  # stdout of tempo.sh/collector.sh is the binary path: shown in the log lines already.
+  # stdout of the build steps is the binary path: shown in the log lines already.
   if ! "$here/$name.sh" >/dev/null; then
     log "step $name failed after $((SECONDS - start)) s (logs: $LOG_DIR)"
     exit 1
@@ -20,7 +22,7 @@ step() {
 }
 
 total_start=$SECONDS
-for s in docker tofu docker-provider tempo collector prometheus images; do
+for s in docker tofu docker-provider collector prometheus images; do
   step "$s"
 done
 log "done in $((SECONDS - total_start)) s:"

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Build the LOCAL images the end-to-end suite runs, with the exact tags the Pulumi
-# program pins (nothing can be pulled: no container registry is reachable):
+# program pins (nothing can be pulled: no container registry is reachable). Only Apache-2.0
+# programs are built; Tempo and Grafana (AGPL-3.0) never are: the suite uses their official images
+# when the engine has them (e2e/support/pinnedImages.ts).
 #   helper     tracing-stack/e2e-helper:bookworm       busybox, for network checks in tests
-#   tempo      grafana/tempo:$TEMPO_VERSION             from tempo.sh's cached binary
 #   collector  otel/opentelemetry-collector-contrib:$COLLECTOR_VERSION  from collector.sh's
 #   prometheus prom/prometheus:v$PROMETHEUS_VERSION     from prometheus.sh's
 #   node       $NODE_IMAGE_TAG                          Debian bookworm stand-in (see
 #                                                       e2e/images/node/build-rootfs.sh)
-# Usage: images.sh [helper|tempo|collector|prometheus|node ...]   (default: all, in that order)
+# Usage: images.sh [helper|collector|prometheus|node ...]   (default: all, in that order)
 #
 # Each image is labelled with a hash of its build context (Dockerfile + files, modes
 # included); an image whose tag already carries the same hash is not rebuilt.
@@ -69,6 +70,16 @@ build_image() {
   fi
 }
 
+# already_official TAG: true when the engine has TAG and this script did not build it (no hash
+# label): the official image, pulled or loaded by the user. It is what the program deploys, so it
+# is used as it is and never overwritten by a local build.
+already_official() {
+  local tag="$1" labels
+  labels=$(docker image inspect --format "{{ index .Config.Labels \"$HASH_LABEL\" }}" "$tag" 2>/dev/null) || return 1
+  [[ -z "$labels" || "$labels" == "<no value>" ]] || return 1
+  log "$tag: using the image already in the engine (not built here)"
+}
+
 # debian_uri SUITE: the URI this machine's apt uses for SUITE (deb822 *.sources or
 # one-line sources.list), so the stand-in rootfs comes from the same reachable mirror.
 debian_uri() {
@@ -106,23 +117,9 @@ image_helper() {
   build_image helper "$HELPER_IMAGE" "$ctx"
 }
 
-image_tempo() {
-  local ctx bin
-  bin=$("$PREPARE_DIR/tempo.sh") || die "no Tempo binary (tempo.sh failed)"
-  ctx=$(fresh_context tempo)
-  link_or_copy "$bin" "$ctx/tempo"
-  mkdir -p "$ctx/skel/etc" "$ctx/skel/tmp" "$ctx/skel/var/tempo"
-  chmod 1777 "$ctx/skel/tmp"
-  chmod 0700 "$ctx/skel/var/tempo"
-  printf 'root:x:0:0:root:/root:/sbin/nologin\ntempo:x:10001:10001:tempo:/var/tempo:/sbin/nologin\n' >"$ctx/skel/etc/passwd"
-  printf 'root:x:0:\ntempo:x:10001:\n' >"$ctx/skel/etc/group"
-  chown 10001:10001 "$ctx/skel/var/tempo"
-  pack_skel "$ctx"
-  build_image tempo "grafana/tempo:$TEMPO_VERSION" "$ctx"
-}
-
 image_collector() {
   local ctx bin
+  already_official "otel/opentelemetry-collector-contrib:$COLLECTOR_VERSION" && return 0
   bin=$("$PREPARE_DIR/collector.sh") || die "no collector binary (collector.sh failed)"
   ctx=$(fresh_context collector)
   link_or_copy "$bin" "$ctx/otelcol-contrib"
@@ -135,6 +132,7 @@ image_collector() {
 
 image_prometheus() {
   local ctx bin
+  already_official "prom/prometheus:v$PROMETHEUS_VERSION" && return 0
   bin=$("$PREPARE_DIR/prometheus.sh") || die "no Prometheus binary (prometheus.sh failed)"
   ctx=$(fresh_context prometheus)
   link_or_copy "$bin" "$ctx/prometheus"
@@ -149,6 +147,7 @@ image_prometheus() {
 
 image_node() {
   local ctx mirror security key rootfs
+  already_official "$NODE_IMAGE_TAG" && return 0
   mirror="${DEBIAN_MIRROR:-$(debian_uri bookworm)}"
   security="${DEBIAN_SECURITY_MIRROR:-$(debian_uri bookworm-security)}"
   mirror="${mirror:-http://deb.debian.org/debian}"
@@ -174,11 +173,11 @@ image_node() {
 }
 
 selected=("$@")
-[[ ${#selected[@]} -gt 0 ]] || selected=(helper tempo collector prometheus node)
+[[ ${#selected[@]} -gt 0 ]] || selected=(helper collector prometheus node)
 for name in "${selected[@]}"; do
   case "$name" in
-    helper | tempo | collector | prometheus | node) "image_$name" ;;
-    *) die "unknown image '$name' (helper, tempo, collector, prometheus, node)" ;;
+    helper | collector | prometheus | node) "image_$name" ;;
+    *) die "unknown image '$name' (helper, collector, prometheus, node)" ;;
   esac
 done
 

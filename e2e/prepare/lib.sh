@@ -14,17 +14,9 @@ export TRACING_STACK_CACHE
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Pins. They must match what the Pulumi program deploys (image tags) and FACTS.md.
-# The program pins grafana/tempo:2.10.8, but the Go module proxy reachable here refuses every
-# 2.10.x version of github.com/grafana/tempo (403 "This module version is not available"; the
-# pseudo-version FACTS.md gives included). The newest commit it serves is a main-branch build of
-# 2025-05-29, so the suite builds that, tagged honestly as grafana/tempo:main-<sha>, and runs it
-# through the stack config's images.tempo setting. Set both variables to move to another commit.
-TEMPO_VERSION="${TEMPO_VERSION:-main-87c2dc380cec}"
-# github.com/grafana/tempo has no /v2 suffix, so a 2.x commit is only reachable by a pseudo-version.
-TEMPO_MODULE_VERSION="${TEMPO_MODULE_VERSION:-v1.5.1-0.20250529124718-87c2dc380cec}"
-# The checksum database does not know that pseudo-version; Tempo's own dependencies are still
-# verified against its go.sum.
-export GONOSUMDB="${GONOSUMDB:-github.com/grafana/tempo}"
+# Only Apache-2.0 / MPL-2.0 programs are built here. Tempo and Grafana (AGPL-3.0) are never
+# downloaded or built: the suite takes their official images by the program's own tags
+# (e2e/support/pinnedImages.ts).
 COLLECTOR_VERSION="${COLLECTOR_VERSION:-0.159.0}"
 # Prometheus 3.5.0 is the Go module github.com/prometheus/prometheus v0.305.0 (its VERSION file says 3.5.0).
 PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-3.5.0}"
@@ -52,7 +44,7 @@ sha256_stdin() { sha256sum | cut -d' ' -f1; }
 # Go builds: use every core and the machine's shared module/build caches (GOPATH and
 # GOCACHE defaults persist across runs). The sandbox only reaches the Go module proxy.
 go_env_for_builds() {
-  command -v go >/dev/null || die "go is not installed (Tempo and the collector are built from source)"
+  command -v go >/dev/null || die "go is not installed (OpenTofu, the Docker provider, the collector and Prometheus are built from source)"
   export GOFLAGS="${GOFLAGS:--buildvcs=false}"
   export GOMAXPROCS="${GOMAXPROCS:-$(nproc)}"
   export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"   # never try to download a toolchain
@@ -71,7 +63,7 @@ take_lock() {
 
 # build_go_module NAME MODULE@VERSION PACKAGE OUT_BIN [LDFLAGS] [TAGS]: download a module's source from
 # the Go module proxy and build PACKAGE inside it as the main module, statically (CGO off).
-# `go install pkg@version` cannot do this for modules with replace directives (Tempo, OpenTofu) or
+# `go install pkg@version` cannot do this for modules with replace directives (OpenTofu) or
 # whose go.mod names another path (the Docker provider), so: `go mod download -json`, copy the
 # read-only module cache entry somewhere writable, build there. Its go.sum pins every dependency.
 build_go_module() {

@@ -1,6 +1,6 @@
 /**
  * The suite's own stack and what it checks on a running stack. The stack is dev's settings with its
- * own name and host ports (a real dev stack is never touched) and the Tempo the suite could build.
+ * own name and host ports (a real dev stack is never touched); its images are the program's pins.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -26,9 +26,8 @@ export function stackFileSettings(stack: string): Settings {
   return projectSettingsFromStackFile(readFileSync(join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8"));
 }
 
-export function e2eSettings(tempoImage: string, verification: Settings = { traces: 10, deadlineSeconds: 120 }): Settings {
-  const dev = stackFileSettings("dev");
-  return { ...dev, images: { ...(dev.images as Settings | undefined), tempo: tempoImage }, hostPorts: E2E_HOST_PORTS, verification };
+export function e2eSettings(verification: Settings = { traces: 10, deadlineSeconds: 120 }): Settings {
+  return { ...stackFileSettings("dev"), hostPorts: E2E_HOST_PORTS, verification };
 }
 
 /** Settings as the Pulumi CLI hands them to a program: namespaced keys, strings, objects as JSON. */

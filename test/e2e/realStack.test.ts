@@ -2,7 +2,10 @@
  * End to end, on the program's own resources: index.ts runs under real-value mocks, its bridged
  * docker:* resources are created by OpenTofu with the real Terraform Docker provider (the code
  * @pulumi/docker bridges), its app image is built by the engine, and its post-deploy command runs
- * as pulumi-command runs it. Real Tempo and collector builds; see e2e/deploy/ and e2e/prepare/.
+ * as pulumi-command runs it. Tempo is the official image the program pins, taken from the local
+ * engine or pulled, never built (AGPL-3.0): without it, every scenario that needs it is skipped with
+ * one line that says how to provide it. The collector and Prometheus are built from source here
+ * (Apache-2.0); see e2e/deploy/ and e2e/prepare/.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -15,7 +18,8 @@ import { renderTempoConfig } from "../../configs/tempo/tempoConfig";
 import { CONTAINER_PATHS } from "../../model/constants";
 import type { LinkModel, StackTopology } from "../../model";
 import type { InputAlteration } from "../../e2e/deploy/realValueMocks";
-import { builtTempoImage, deployTools, prepareRealComponents } from "../../e2e/deploy/prepare";
+import { deployTools, prepareRealComponents } from "../../e2e/deploy/prepare";
+import { describeImage, ensurePinnedImage, missingImageLine, needs } from "../../e2e/support/pinnedImages";
 import type { StackDeployment, UpResult } from "../../e2e/deploy/stackDeployment";
 import { deployStack, replaceUpload, type Upload } from "../../e2e/support/stackRuns";
 import type { TofuTools } from "../../e2e/deploy/tofu";
@@ -31,8 +35,21 @@ import {
 const run = promisify(execFile);
 const CONTAINER = "docker:index/container:Container";
 const figures: Record<string, unknown> = {};
-let tools: TofuTools;
-let tempoImage: string;
+
+// Before any scenario is defined: whether one runs or is skipped depends on the pinned Tempo image.
+prepareRealComponents();
+const tools: TofuTools = deployTools();
+const tempo = ensurePinnedImage("tempo", topologyOf(E2E_STACK, e2eSettings()).config.images.tempo);
+console.log(`[e2e] Tempo: ${describeImage(tempo)}`);
+const needsTempo = needs(tempo);
+/** What a scenario that runs without Tempo leaves out of the stack, and why. */
+const TEMPO_NOT_DEPLOYED = tempo.available
+  ? []
+  : [
+    { type: "tracing-stack:index:ServiceContainer", name: "tempo", why: missingImageLine(tempo) },
+    { type: "tracing-stack:index:ServiceImage", name: "tempo-image", why: missingImageLine(tempo) },
+    { type: "tracing-stack:index:PostDeployVerification", name: "verify-ingestion", why: "needs Tempo" },
+  ];
 
 function withLink(topology: StackTopology, id: string, change: Partial<LinkModel>): StackTopology {
   return { ...topology, links: topology.links.map((l) => (l.id === id ? { ...l, ...change } : l)) };
@@ -86,12 +103,6 @@ async function recordFixture(name: string, text: string): Promise<void> {
 }
 
 describe("end to end: the program's own resources through OpenTofu and the real Docker provider", { timeout: 85 * 60 * 1000 }, () => {
-  before(async () => {
-    prepareRealComponents();
-    tools = deployTools();
-    tempoImage = builtTempoImage();
-  });
-
   describe("a healthy stack", () => {
     let deployment: StackDeployment;
     let up: UpResult;
@@ -100,7 +111,8 @@ describe("end to end: the program's own resources through OpenTofu and the real 
     let urls: { tempo: string; app: string; collector: string; prometheus: string };
 
     before(async () => {
-      ({ deployment, up, containerTimes: times } = await deploy("healthy", e2eSettings(tempoImage)));
+      if (!tempo.available) return;
+      ({ deployment, up, containerTimes: times } = await deploy("healthy", e2eSettings()));
       client = clientTlsOf(deployment.program.outputs);
       urls = {
         tempo: String(deployment.program.outputs.tempoApiUrl),
@@ -110,7 +122,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       };
     });
 
-    it("deploys, and the post-deploy verification passes and says so in one line", async () => {
+    it("deploys, and the post-deploy verification passes and says so in one line", needsTempo, async () => {
       if (!up.ok) console.log(up.failure?.message, ...(await Promise.all(["tempo", "otel-collector", "app-backend", "app", "prometheus"].map((s) => logs(`${E2E_STACK}-${s}`)))));
       assert.ok(up.ok, `${up.failure?.stage} ${up.failure?.resource}: ${up.failure?.message}`);
       const verify = up.commands["verify-ingestion"];
@@ -130,7 +142,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       assert.deepEqual(verify.shownWhileRunning, [report.summary]);
       assert.match(report.summary, /^verified: 10 traces sent, tempo_ingester_traces_created_total \+\d+, \d+ of \d+ looked up found/);
       // Span metrics and the app -> backend edge reached the real Prometheus through remote write.
-      const model = topologyOf(E2E_STACK, e2eSettings(tempoImage));
+      const model = topologyOf(E2E_STACK, e2eSettings());
       assert.equal(report.metrics.spanMetrics.service, model.config.appServiceName);
       assert.ok(report.metrics.spanMetrics.calls > 0);
       assert.deepEqual([report.metrics.serviceGraphEdge.client, report.metrics.serviceGraphEdge.server], [model.config.appServiceName, model.config.appBackendServiceName]);
@@ -162,7 +174,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       await recordFixture("tempo-e2e-healthy.prom", (await get(`${urls.tempo}/metrics`, client)).body);
     });
 
-    it("under mutual TLS every published endpoint refuses a client without a certificate and one from another CA, and answers the stack's client", async () => {
+    it("under mutual TLS every published endpoint refuses a client without a certificate and one from another CA, and answers the stack's client", needsTempo, async () => {
       const otherCa = await otherCaClient();
       const endpoints: Array<[string, string, "http" | "grpc"]> = [
         ["tempo API", urls.tempo, "http"],
@@ -186,7 +198,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       figures.mutualTlsRefusals = refusals;
     });
 
-    it("every query of every dashboard returns data from the real Prometheus and Tempo, and every exemplar opens its trace", async () => {
+    it("every query of every dashboard returns data from the real Prometheus and Tempo, and every exemplar opens its trace", needsTempo, async () => {
       const dashboards = deployment.program.registrations
         .filter((r) => r.type === "grafana:oss/dashboard:Dashboard")
         .map((r) => JSON.parse(String(r.inputs.configJson)) as Record<string, unknown>);
@@ -230,7 +242,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       };
     });
 
-    it("runs every service as <image uid>:0 with its key root:root 0440 (readable by the service, not by other users)", async () => {
+    it("runs every service as <image uid>:0 with its key root:root 0440 (readable by the service, not by other users)", needsTempo, async () => {
       const expected: Array<[string, string, string]> = [
         ["tempo", "10001:0", `${CONTAINER_PATHS.tempo.tlsDir}/tempo.key`],
         ["otel-collector", "10001:0", `${CONTAINER_PATHS.collector.tlsDir}/collector.key`],
@@ -245,12 +257,12 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       }
     });
 
-    it("a second plan of the same resources shows no changes", async () => {
+    it("a second plan of the same resources shows no changes", needsTempo, async () => {
       const plan = await deployment.plan();
       assert.equal(plan.exitCode, 0, `tofu plan -detailed-exitcode = ${plan.exitCode}:\n${plan.output.slice(-4000)}`);
     });
 
-    it("carries a burst through app -> collector -> Tempo over TLS (figures)", async () => {
+    it("carries a burst through app -> collector -> Tempo over TLS (figures)", needsTempo, async () => {
       const before = counter((await get(`${urls.tempo}/metrics`, client)).body, "tempo_distributor_spans_received_total");
       const started = Date.now();
       const workers = 8;
@@ -266,7 +278,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       figures.memoryMiB = Object.fromEntries(await Promise.all(["tempo", "otel-collector", "app", "app-backend", "prometheus"].map(async (s) => [s, Math.round(await memoryMiB(`${E2E_STACK}-${s}`))])));
     });
 
-    it("with the collector stopped, the verification says the collector does not answer, first", async () => {
+    it("with the collector stopped, the verification says the collector does not answer, first", needsTempo, async () => {
       await docker(["stop", `${E2E_STACK}-otel-collector`]);
       try {
         const rerun = await deployment.rerunCommand("verify-ingestion", (inputs) => ({ ...inputs, create: String(inputs.create).replace(/--deadline-seconds \d+/, "--deadline-seconds 30") }));
@@ -281,7 +293,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       }
     });
 
-    it("Tempo down mid-stream loses nothing, and Tempo replaced by `up --replace` keeps every trace and is verified again", async () => {
+    it("Tempo down mid-stream loses nothing, and Tempo replaced by `up --replace` keeps every trace and is verified again", needsTempo, async () => {
       await waitFor(async () => ((await get(`${urls.tempo}/ready`, client)).status === 200 ? true : undefined), 90_000);
       await waitFor(async () => ((await sendTraces(urls.app, client, 1)).length === 1 ? true : undefined), 60_000); // collector back and warm
       await docker(["stop", `${E2E_STACK}-tempo`]);
@@ -301,7 +313,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       assert.equal(foundAfter, sent.length);
     });
 
-    it("a collector restarted while Tempo is down keeps its queue on disk: every trace it accepted is stored once Tempo is back", async () => {
+    it("a collector restarted while Tempo is down keeps its queue on disk: every trace it accepted is stored once Tempo is back", needsTempo, async () => {
       await waitFor(async () => ((await get(`${urls.tempo}/ready`, client)).status === 200 ? true : undefined), 90_000);
       await waitFor(async () => ((await sendTraces(urls.app, client, 1)).length === 1 ? true : undefined), 60_000);
       await docker(["stop", `${E2E_STACK}-tempo`]);
@@ -318,7 +330,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       assert.equal(found, sent.length, `only ${found} of ${sent.length} traces queued before the collector restarted were stored`);
     });
 
-    it("Tempo restarted under load loses nothing and stops within its stop timeout", async () => {
+    it("Tempo restarted under load loses nothing and stops within its stop timeout", needsTempo, async () => {
       await waitFor(async () => ((await get(`${urls.tempo}/ready`, client)).status === 200 ? true : undefined), 90_000);
       const sent: string[] = [];
       let sending = true;
@@ -346,6 +358,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
     });
 
     after(async () => {
+      if (!tempo.available) return;
       const left = await destroyAndCheck(deployment);
       figures.leftAfterDestroy = left;
       assert.deepEqual(left, [], "pulumi destroy must leave no container, network or volume of the stack");
@@ -353,7 +366,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
   });
 
   describe("the seeds' failures and a broken remote write, reintroduced in the registered inputs, fail the deployment with the matching diagnosis", () => {
-    const settings = (): Settings => e2eSettings(tempoImage, { traces: 5, deadlineSeconds: 45 });
+    const settings = (): Settings => e2eSettings({ traces: 5, deadlineSeconds: 45 });
     const topology = (): StackTopology => topologyOf(E2E_STACK, settings());
     const cases: Array<[string, () => InputAlteration, string]> = [
       ["internal gRPC TLS on the server only", () => replaceUpload("tempo", CONTAINER_PATHS.tempo.configFile, renderTempoConfig(withLink(topology(), "tempo-internal", { tls: "plaintext" }))), "INGESTER_APPEND_FAILING"],
@@ -366,7 +379,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       ["the metrics-generator's remote write not trusting the stack CA", () => replaceUpload("tempo", CONTAINER_PATHS.tempo.configFile, renderTempoConfig(withLink(topology(), "tempo-to-prometheus-remote-write", { clientCaFile: `${CONTAINER_PATHS.tempo.tlsDir}/tempo.crt` }))), "REMOTE_WRITE_FAILING"],
     ];
     for (const [what, alter, expected] of cases) {
-      it(`${what} -> ${expected}`, async () => {
+      it(`${what} -> ${expected}`, needsTempo, async () => {
         const { deployment, up } = await deploy(`seed-${expected.toLowerCase()}`, settings(), alter());
         try {
           assert.equal(up.ok, false, "the deployment must fail");
@@ -383,6 +396,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
 
   it("the first real deployment's upload shape (owner/group on every upload) fails on this engine as it did for users", async () => {
     // The program before this fix: user <uid>:<image gid>, uploads with owner/group, keys 0400.
+    // Without the Tempo image the collector's container shows the same failure, so this runs either way.
     const oldGroups: Record<string, string> = { tempo: "10001", collector: "10001", app: "1000" };
     const oldShape: InputAlteration = ({ type, name, inputs }) => {
       if (type !== CONTAINER || !(name in oldGroups)) return inputs;
@@ -390,7 +404,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
       const uploads = (inputs.uploads as Upload[]).map((u) => ({ ...u, owner: uid, group: oldGroups[name]!, permissions: u.permissions === "0440" ? "0400" : u.permissions }));
       return { ...inputs, user: `${uid}:${oldGroups[name]}`, uploads };
     };
-    const { deployment, up } = await deploy("old-upload-shape", e2eSettings(tempoImage), oldShape);
+    const { deployment, up } = await deploy("old-upload-shape", e2eSettings(), oldShape, E2E_STACK, [...NOT_DEPLOYED, ...TEMPO_NOT_DEPLOYED]);
     try {
       assert.equal(up.ok, false);
       assert.equal(up.failure?.stage, "apply");
@@ -401,45 +415,57 @@ describe("end to end: the program's own resources through OpenTofu and the real 
     }
   });
 
-  it("Tempo (-config.verify) and the collector (validate) accept what every stack file registers, uploaded by the provider", async () => {
-    const stacks = stackFiles();
-    const checked: Record<string, Record<string, number>> = {};
-    for (const stack of stacks) {
+  /**
+   * Deploys every stack file's registered Tempo or collector container with its uploads, user and
+   * image, running the program's own config check once instead of the service; returns its exit code
+   * per stack (0 = accepted), failing with the check's output otherwise.
+   */
+  async function checkRenderedConfigs(service: "tempo" | "collector"): Promise<Record<string, number>> {
+    const checked: Record<string, number> = {};
+    for (const stack of stackFiles()) {
       const settings = stackFileSettings(stack);
-      // Configs do not depend on the image: check them with the Tempo built offline.
-      const withBuiltTempo = { ...settings, images: { ...(settings.images as Settings | undefined), tempo: tempoImage } };
       const check: InputAlteration = ({ type, name, inputs }) => {
-        if (type !== CONTAINER || (name !== "tempo" && name !== "collector")) return inputs;
+        if (type !== CONTAINER || name !== service) return inputs;
         const command = inputs.command as string[];
         // Same uploads, user and image; run the check once instead of the service, publish nothing.
         const { ports: _ports, healthcheck: _healthcheck, wait: _wait, waitTimeout: _waitTimeout, ...rest } = inputs;
-        return { ...rest, command: name === "tempo" ? [...command, "-config.verify=true"] : ["validate", ...command], restart: "no", mustRun: false, attach: true, logs: true };
+        return { ...rest, command: service === "tempo" ? [...command, "-config.verify=true"] : ["validate", ...command], restart: "no", mustRun: false, attach: true, logs: true };
       };
+      const notNeeded = (names: string[]): typeof NOT_DEPLOYED => names.map((name) => ({ type: "tracing-stack:index:ServiceContainer", name, why: `not needed to check the ${service} config` }));
       const notDeployed = [
         ...NOT_DEPLOYED,
-        { type: "tracing-stack:index:ServiceContainer", name: "app", why: "not needed to check configs" },
-        { type: "tracing-stack:index:ServiceContainer", name: "appBackend", why: "not needed to check configs" },
+        ...notNeeded(["app", "appBackend", "prometheus", service === "tempo" ? "collector" : "tempo"]),
         { type: "tracing-stack:index:ServiceImage", name: "app-image", why: "not needed to check configs" },
+        { type: "tracing-stack:index:ServiceImage", name: service === "tempo" ? "collector-image" : "tempo-image", why: `not needed to check the ${service} config` },
         { type: "tracing-stack:index:PostDeployVerification", name: "verify-ingestion", why: "nothing runs to verify" },
       ];
-      const { deployment, up } = await deploy(`config-check-${stack}`, withBuiltTempo, check, stack, notDeployed);
+      if (service === "tempo") {
+        const image = topologyOf(stack, settings).config.images.tempo;
+        assert.equal(image, tempo.ref, `${stack} pins ${image}; the suite checks configs with ${tempo.ref}`);
+      }
+      const { deployment, up } = await deploy(`config-check-${service}-${stack}`, settings, check, stack, notDeployed);
       try {
         assert.ok(up.ok, `${stack}: ${up.failure?.message}`);
-        checked[stack] = {};
-        for (const service of ["tempo", "collector"]) {
-          const state = await deployment.stateOf(CONTAINER, service);
-          checked[stack]![service] = Number(state?.exit_code);
-          assert.equal(state?.exit_code, 0, `${stack}: ${service} rejected its rendered config:\n${String(state?.container_logs ?? "")}`);
-        }
+        const state = await deployment.stateOf(CONTAINER, service);
+        checked[stack] = Number(state?.exit_code);
+        assert.equal(state?.exit_code, 0, `${stack}: ${service} rejected its rendered config:\n${String(state?.container_logs ?? "")}`);
       } finally {
         const left = await destroyAndCheck(deployment, stack);
         // keepDataVolume stacks keep Tempo's data and the collector's queue on destroy (retainOnDelete): expected, then removed here.
-        const retained = settings.keepDataVolume === true ? [`volume ${stack}-collector-queue`, `volume ${stack}-tempo-data`] : [];
+        const retained = settings.keepDataVolume === true ? [service === "tempo" ? `volume ${stack}-tempo-data` : `volume ${stack}-collector-queue`] : [];
         assert.deepEqual(left, retained);
         for (const volume of retained) await docker(["volume", "rm", volume.replace(/^volume /, "")]);
       }
     }
-    figures.configChecks = checked;
+    return checked;
+  }
+
+  it("the collector (otelcol validate) accepts what every stack file registers, uploaded by the provider", async () => {
+    figures.collectorConfigChecks = await checkRenderedConfigs("collector");
+  });
+
+  it("Tempo (-config.verify) accepts what every stack file registers, uploaded by the provider", needsTempo, async () => {
+    figures.tempoConfigChecks = await checkRenderedConfigs("tempo");
   });
 
   it("Grafana runs for real", { skip: "no Grafana 12.3.1 image or build offline; its resources are registered and checked under mocks (test/unit), what it would query runs against the real Prometheus and Tempo above, and the suite prints which resources it did not deploy" }, () => undefined);
