@@ -8,6 +8,7 @@ import { GrafanaProvisioning } from "./components/grafanaProvisioning";
 import { PostDeployVerification } from "./components/verification";
 import { grafanaDatasources } from "./configs/grafana/datasources";
 import { stackDashboards } from "./configs/grafana/dashboards";
+import { renderStackConfigs } from "./configs/renderStackConfigs";
 import { buildStackModel, imageKey, parseStackConfig, PROJECT_NAME, SERVICE_IDS } from "./model";
 import type { CertificateSpec, ServiceId, StackModel } from "./model";
 
@@ -51,7 +52,7 @@ export interface StackOutputs {
 /** The whole stack. The model is built (and bad config rejected) before any resource exists. */
 export function deployStack(projectDir: string): StackOutputs {
   const stackName = pulumi.getStack();
-  const model: StackModel = buildStackModel(parseStackConfig(stackName, projectSettings()));
+  const model: StackModel = renderStackConfigs(buildStackModel(parseStackConfig(stackName, projectSettings())));
 
   const config = new pulumi.Config();
   const grafanaAdminPassword: pulumi.Output<string> =

@@ -1,6 +1,3 @@
-import { renderCollectorConfig } from "../configs/collector/collectorConfig";
-import { renderPrometheusConfig, renderPrometheusWebConfig } from "../configs/prometheus/prometheusConfig";
-import { renderTempoConfig } from "../configs/tempo/tempoConfig";
 import type { ServiceId, StackConfig } from "./config";
 import { CONTAINER_PATHS, PROJECT_NAME } from "./constants";
 import { HOST_DIAL_NAME, buildLinks, linkById, linkUrl } from "./links";
@@ -32,21 +29,21 @@ function healthcheck(test: string[]): HealthcheckModel {
   return { test, intervalSeconds: 2, timeoutSeconds: 3, retries: 3, startPeriodSeconds: 60 };
 }
 
-function tempoService(t: StackTopology): Omit<ServiceModel, keyof StackTopology["services"]["tempo"]> {
+function tempoService(): Omit<ServiceModel, keyof StackTopology["services"]["tempo"]> {
   const configPath = CONTAINER_PATHS.tempo.configFile;
   return {
     command: [`-config.file=${configPath}`],
     env: {},
-    files: [configFile(configPath, renderTempoConfig(t)), ...tlsFiles("tempo")],
+    files: [configFile(configPath, "tempo"), ...tlsFiles("tempo")],
   };
 }
 
-function collectorService(t: StackTopology): Omit<ServiceModel, keyof StackTopology["services"]["collector"]> {
+function collectorService(): Omit<ServiceModel, keyof StackTopology["services"]["collector"]> {
   const configPath = CONTAINER_PATHS.collector.configFile;
   return {
     command: [`--config=${configPath}`],
     env: {},
-    files: [configFile(configPath, renderCollectorConfig(t)), ...tlsFiles("collector")],
+    files: [configFile(configPath, "collector"), ...tlsFiles("collector")],
   };
 }
 
@@ -154,8 +151,8 @@ function prometheusService(t: StackTopology): Omit<ServiceModel, keyof StackTopo
     ],
     env: {},
     files: [
-      configFile(paths.configFile, renderPrometheusConfig(t)),
-      configFile(paths.webConfigFile, renderPrometheusWebConfig(t)),
+      configFile(paths.configFile, "prometheus"),
+      configFile(paths.webConfigFile, "prometheusWeb"),
       ...tlsFiles("prometheus"),
     ],
   };
@@ -177,8 +174,8 @@ export function buildTopology(config: StackConfig): StackTopology {
 }
 
 /**
- * Renders every container's files and environment from a topology. The end-to-end suite calls
- * this on deliberately broken topologies to reintroduce the seeds' failures through the model.
+ * Every container's files (config files declared, rendered later by configs/) and environment from a
+ * topology. The tests call this on deliberately broken topologies to reintroduce the seeds' failures.
  */
 export function assembleStackModel(topology: StackTopology): StackModel {
   const { config } = topology;

@@ -1,6 +1,6 @@
 import { COLLECTOR_IMAGE_BUILD, CONTAINER_PATHS, CONTAINER_PORTS, FILE_MODES, IMAGE_UIDS, SERVICE_GID, STOP_TIMEOUT_SECONDS } from "./constants";
 import type { ServiceId, StackConfig } from "./config";
-import type { CertificateSpec, ContainerFile, HealthcheckModel, ImageModel, PortModel, ServiceModel } from "./types";
+import type { CertificateSpec, ContainerFile, HealthcheckModel, ImageModel, PortModel, RenderedConfigKind, ServiceModel } from "./types";
 import type { HostPortName } from "./config";
 
 /** The TLS material every service receives: its own certificate and key, and the stack CA it trusts. */
@@ -28,8 +28,9 @@ export function tlsFiles(service: ServiceId): ContainerFile[] {
   ];
 }
 
-export function configFile(path: string, text: string): ContainerFile {
-  return { path, content: { kind: "text", text }, mode: FILE_MODES.public };
+/** A config file the renderers write (configs/renderStackConfigs): world-readable, holds no secret. */
+export function configFile(path: string, config: RenderedConfigKind): ContainerFile {
+  return { path, content: { kind: "config", config }, mode: FILE_MODES.public };
 }
 
 function published(config: StackConfig, hostPortName: HostPortName): PortModel["published"] {
@@ -165,6 +166,8 @@ export interface TlsMaterialSource<T> {
 /** The bytes of a container file: rendered text, or the PEM the model points at. */
 export function fileContentFrom<T>(content: ContainerFile["content"], pems: TlsMaterialSource<T>): T | string {
   switch (content.kind) {
+    case "config":
+      throw new Error(`program bug: the ${content.config} config was never rendered; pass the model through renderStackConfigs (configs/renderStackConfigs.ts) before deploying it`);
     case "text":
       return content.text;
     case "caCertificate":

@@ -31,8 +31,16 @@ export interface CertificateSpec {
   earlyRenewalHours: number;
 }
 
-/** Where a file's bytes come from. PEMs are resolved by the PKI component, never held in the model. */
+/** The config files the renderers in configs/ write; the model only says which one goes where. */
+export type RenderedConfigKind = "tempo" | "collector" | "prometheus" | "prometheusWeb";
+
+/**
+ * Where a file's bytes come from. PEMs are resolved by the PKI component, never held in the model.
+ * A `config` file is declared by the model and rendered by configs/renderStackConfigs, which turns
+ * it into `text` before any engine sees it: the model never imports the renderers.
+ */
 export type FileContent =
+  | { kind: "config"; config: RenderedConfigKind }
   | { kind: "text"; text: string }
   | { kind: "caCertificate" }
   | { kind: "serviceCertificate"; service: ServiceId }

@@ -1,5 +1,6 @@
 import { parse } from "yaml";
 import { grafanaDatasources } from "../../configs/grafana/datasources";
+import { renderStackConfigs } from "../../configs/renderStackConfigs";
 import { canReadRootOwned, OTHER_USER, parseUser } from "./filePermissions";
 import type { ContainerFile, FileContent, ServiceId, ServiceModel, StackModel } from "../../model";
 
@@ -62,7 +63,9 @@ function hostPort(endpoint: string): { host: string; port: number } {
   return { host: url.hostname, port: Number(url.port) };
 }
 
-export function observedServers(model: StackModel): ObservedServer[] {
+/** Servers as their rendered configs make them (the model is rendered here, as the program renders it). */
+export function observedServers(declared: StackModel): ObservedServer[] {
+  const model = renderStackConfigs(declared);
   const servers: ObservedServer[] = [];
   const tempo = parse(fileText(model.services.tempo, "/etc/tempo/tempo.yaml")) as Doc;
   // dskit and Prometheus require client certificates only with client_auth_type saying so;
@@ -118,7 +121,9 @@ export function observedServers(model: StackModel): ObservedServer[] {
   return servers;
 }
 
-export function observedClients(model: StackModel): ObservedClient[] {
+/** Clients as their rendered configs make them. */
+export function observedClients(declared: StackModel): ObservedClient[] {
+  const model = renderStackConfigs(declared);
   const clients: ObservedClient[] = [];
   const collector = parse(fileText(model.services.collector, "/etc/otelcol-contrib/config.yaml")) as Doc;
   const pipelineExporters = get(collector, "service.pipelines.traces.exporters") as string[];
@@ -243,7 +248,8 @@ function fileContent(service: ServiceModel, path: string | undefined): FileConte
 }
 
 /** Every wiring problem of a model, as sentences a user could act on; empty when all is consistent. */
-export function wiringProblems(model: StackModel): string[] {
+export function wiringProblems(declared: StackModel): string[] {
+  const model = renderStackConfigs(declared);
   const problems: string[] = [];
   const servers = observedServers(model);
   for (const client of observedClients(model)) {

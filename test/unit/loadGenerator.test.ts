@@ -245,12 +245,15 @@ describe("OTLP/gRPC load generator", () => {
     assert.ok(result.elapsedSeconds >= 2 && result.elapsedSeconds < 2.5, `elapsed ${result.elapsedSeconds}`);
     assert.ok(result.exportLatencyMs.p50 > 0 && result.exportLatencyMs.max >= result.exportLatencyMs.p99);
 
-    // Paced, not bursted: requests arrive spread over the 2 s, about half of the spans in each second.
+    // Paced, not bursted: requests arrive spread over the 2 s, no more than about three quarters of the
+    // spans in the first second. A burst lands within ~100 ms. The bounds leave room for a 2-core
+    // machine busy with other work (a Go build alongside gave 1448 ms and 2800 spans), which only
+    // delays some requests; the rate itself is held (spansBehindSchedule and elapsedSeconds above).
     const first = Math.min(...server.arrivals.map((arrival) => arrival.atMs));
     const spread = Math.max(...server.arrivals.map((arrival) => arrival.atMs)) - first;
-    assert.ok(spread >= 1500 && spread <= 2100, `requests arrived over ${spread} ms`);
+    assert.ok(spread >= 1000 && spread <= 2400, `requests arrived over ${spread} ms`);
     const firstSecond = server.arrivals.filter((arrival) => arrival.atMs - first < 1000).reduce((total, arrival) => total + arrival.spans, 0);
-    assert.ok(firstSecond >= 1600 && firstSecond <= 2400, `${firstSecond} spans arrived in the first second`);
+    assert.ok(firstSecond >= 1200 && firstSecond <= 3000, `${firstSecond} spans arrived in the first second`);
     assert.ok(result.generatorCpuSeconds > 0);
     assert.deepEqual([...server.serviceNames], ["bench-test"]);
 

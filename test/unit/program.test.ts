@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
+import { renderStackConfigs } from "../../configs/renderStackConfigs";
 import { loadStackModelFromFile, SERVICE_IDS } from "../../model";
 import { fakePem, ofType, PROJECT_DIR, runProgram, stackFiles, VERIFIED_REPORT, waitsFor } from "../support/pulumiMocks";
 import type { ProgramRun, RecordedResource } from "../support/pulumiMocks";
@@ -116,9 +117,12 @@ describe("the program under mocks", () => {
         }
       });
 
-      it("mounts the rendered configs the model holds, byte for byte", () => {
+      it("mounts every config file the model declares, rendered, byte for byte", () => {
+        const rendered = renderStackConfigs(model);
+        const declared = SERVICE_IDS.flatMap((id) => model.services[id].files.filter((f) => f.content.kind === "config").map((f) => `${id} ${f.path}`));
+        assert.deepEqual(declared, ["tempo /etc/tempo/tempo.yaml", "collector /etc/otelcol-contrib/config.yaml", "prometheus /etc/prometheus/prometheus.yml", "prometheus /etc/prometheus/web-config.yml"]);
         for (const id of SERVICE_IDS) {
-          for (const file of model.services[id].files.filter((f) => f.content.kind === "text")) {
+          for (const file of rendered.services[id].files.filter((f) => f.content.kind === "text")) {
             const uploaded = uploads(container(run(), id)).find((u) => u.file === file.path);
             assert.equal(uploaded?.content, file.content.kind === "text" ? file.content.text : undefined, `${id} ${file.path}`);
           }
