@@ -161,8 +161,10 @@ export interface TempoCounters {
   liveTraces?: number;
   /** `version` label of tempo_build_info, if present */
   tempoVersion?: string;
-  /** any tempo_live_store_* family present (a Tempo 3.x sign) */
+  /** any tempo_live_store_* family present: Tempo 3.x has them, but so does 2.10.x (registered, unused) */
   liveStoreSeen: boolean;
+  /** any tempo_ingester_* family present: only Tempo 2.x has an ingester */
+  ingesterSeen: boolean;
 }
 
 export function readTempoCounters(metrics: ParsedMetrics): TempoCounters {
@@ -183,6 +185,7 @@ export function readTempoCounters(metrics: ParsedMetrics): TempoCounters {
     discardedByReason: sumByLabel(metrics, TEMPO_METRICS.discardedSpans, 'reason'),
     tracesCreated,
     liveStoreSeen: [...metrics.keys()].some((n) => n.startsWith('tempo_live_store_')),
+    ingesterSeen: [...metrics.keys()].some((n) => n.startsWith('tempo_ingester_')),
   };
   const live = sumMetric(metrics, TEMPO_METRICS.liveTraces2x) ?? sumMetric(metrics, TEMPO_METRICS.liveTraces3x);
   if (live !== undefined) counters.liveTraces = live;
@@ -210,8 +213,11 @@ export function chooseTracesCreatedMetric(before: TempoCounters, after: TempoCou
   if (after.tracesCreated[v3] !== undefined) return { metric: v3, present: true, reason: `${v2} is absent and ${v3} is present (Tempo 3.x live-store)` };
   if (before.tracesCreated[v2] !== undefined) return { metric: v2, present: false, reason: `${v2} was present before the traffic only` };
   if (before.tracesCreated[v3] !== undefined) return { metric: v3, present: false, reason: `${v3} was present before the traffic only` };
+  // The version Tempo reports decides. Without one, only an ingester says 2.x: Tempo 2.10 registers
+  // the tempo_live_store_* families too (seen on the official 2.10.8 image), so they alone prove nothing.
   const major = Number.parseInt((after.tempoVersion ?? before.tempoVersion ?? '').replace(/^v/, ''), 10);
-  if ((Number.isFinite(major) && major >= 3) || after.liveStoreSeen) {
+  const looksLike3x = Number.isFinite(major) ? major >= 3 : after.liveStoreSeen && !after.ingesterSeen;
+  if (looksLike3x) {
     return { metric: v3, present: false, reason: `neither traces-created counter exists yet; Tempo looks like 3.x, so ${v3} (read as 0)` };
   }
   return { metric: v2, present: false, reason: `neither traces-created counter exists yet (no trace has been created since Tempo started); using ${v2} (read as 0)` };

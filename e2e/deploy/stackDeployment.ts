@@ -89,7 +89,11 @@ export class StackDeployment {
     await deployment.tofu.writeJson("resources.tf.json", { resource: terraformResources(bridged, program.registrations, schemas, descendantsOf) });
     const notHere = skipped.map((r) => `${r.type} ${r.name}`);
     if (notHere.length > 0) {
-      console.log(`[deploy] ${options.stack}: not deployed here (${options.notDeployed.map((c) => `${c.name}: ${c.why}`).join("; ")}):\n  ${notHere.join("\n  ")}`);
+      // One line per reason: several components often share one (Grafana's container, image and provisioning).
+      const reasons = new Map<string, string[]>();
+      for (const c of options.notDeployed) reasons.set(c.why, [...(reasons.get(c.why) ?? []), c.name]);
+      const why = [...reasons].map(([reason, names]) => `  ${[...new Set(names)].join(", ")}: ${reason}`).join("\n");
+      console.log(`[deploy] ${options.stack}: not deployed here:\n${why}\n resources left out:\n  ${notHere.join("\n  ")}`);
     }
     return deployment;
   }

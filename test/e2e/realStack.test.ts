@@ -171,7 +171,10 @@ describe("end to end: the program's own resources through OpenTofu and the real 
         secondsFromFirstSpanToServiceGraphEdgeInPrometheus: report.metrics.serviceGraphEdge.seenAfterMs / 1000,
         summary: report.summary,
       };
-      await recordFixture("tempo-e2e-healthy.prom", (await get(`${urls.tempo}/metrics`, client)).body);
+      const tempoMetrics = (await get(`${urls.tempo}/metrics`, client)).body;
+      await recordFixture("tempo-e2e-healthy.prom", tempoMetrics);
+      // The same reading serves the generator tests: span-metrics and service-graphs on, remote write healthy.
+      await recordFixture("tempo-generator-healthy.prom", tempoMetrics);
     });
 
     it("under mutual TLS every published endpoint refuses a client without a certificate and one from another CA, and answers the stack's client", needsTempo, async () => {
@@ -468,7 +471,7 @@ describe("end to end: the program's own resources through OpenTofu and the real 
     figures.tempoConfigChecks = await checkRenderedConfigs("tempo");
   });
 
-  it("Grafana runs for real", { skip: "no Grafana 12.3.1 image or build offline; its resources are registered and checked under mocks (test/unit), what it would query runs against the real Prometheus and Tempo above, and the suite prints which resources it did not deploy" }, () => undefined);
+  it("Grafana runs for real", { skip: "Grafana is not deployed by this suite: its provisioning needs the Grafana Terraform provider, which cannot be built here; its resources are checked under mocks (test/unit), and what it would query runs against the real Prometheus and Tempo above" }, () => undefined);
 
   after(() => {
     console.log(`\nE2E FIGURES ${JSON.stringify(figures, null, 2)}`);

@@ -263,8 +263,8 @@ describe('tracing-stack-verify (subprocess)', { concurrency: true }, () => {
     assert.deepEqual([m.spanMetrics.service, m.spanMetrics.calls], [APP, 47]);
     assert.deepEqual([m.serviceGraphEdge.client, m.serviceGraphEdge.server, m.serviceGraphEdge.requests, m.serviceGraphEdge.failed], [APP, BACKEND, 10, 2]);
     assert.equal(typeof m.spanMetrics.seenAfterMs, 'number');
-    assert.equal(m.tempoGenerator.delta.spansReceived, 32);
-    assert.equal(m.tempoGenerator.delta.remoteWrite[REMOTE_WRITE_URL]?.samplesTotal, 241);
+    assert.equal(m.tempoGenerator.delta.spansReceived, 50);
+    assert.equal(m.tempoGenerator.delta.remoteWrite[REMOTE_WRITE_URL]?.samplesTotal, 192);
     assert.deepEqual(report.traffic.statusCounts, { '200': 4, '500': 1 }, 'the 5th request failed on purpose');
     assert.equal(report.traffic.failingRequests, 1);
   });

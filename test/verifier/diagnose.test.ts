@@ -190,23 +190,31 @@ describe('recordings from the real Tempo (fixtures/recorded)', () => {
   });
 });
 
-describe('recorded from a real Tempo build (fixtures/real)', () => {
-  const real = (name: string): TempoCounters => readTempoCounters(parsePrometheusText(readFileSync(join(__dirname, 'fixtures', 'real', `tempo-main-87c2dc380cec-${name}.prom`), 'utf8')));
+describe('recorded from the official Tempo 2.10.8 image (fixtures/real)', () => {
+  const real = (name: string): TempoCounters => readTempoCounters(parsePrometheusText(readFileSync(join(__dirname, 'fixtures', 'real', `tempo-2.10.8-${name}.prom`), 'utf8')));
 
   test('healthy: verified with the 2.x counter', () => {
     const r = diagnose(input({ tempoBefore: real('healthy-fresh'), tempoAfter: real('healthy-after'), tracesSent: 5, lookup: { looked: 5, found: 5 } }));
     assert.equal(r.verified, true, JSON.stringify(r.diagnoses));
     assert.equal(r.tracesCreated.metric, 'tempo_ingester_traces_created_total');
     assert.equal(r.delta.tracesCreated, 5);
-    assert.equal(r.delta.spansReceived, 10);
+    // 5 requests through the app (depth 2) and its backend: 7 spans each.
+    assert.equal(r.delta.spansReceived, 35);
+    assert.equal(r.delta.ingesterAppendFailures, 0);
     assert.deepEqual(r.warnings, []);
   });
 
   test('internal gRPC TLS on the server only: INGESTER_APPEND_FAILING', () => {
     const r = diagnose(input({ tempoBefore: real('broken-fresh'), tempoAfter: real('broken-after'), tracesSent: 5 }));
     assert.deepEqual(r.diagnoses.map((d) => d.code), ['INGESTER_APPEND_FAILING']);
-    assert.equal(r.delta.receiverRefused, 100);
-    assert.equal(r.delta.ingesterAppendFailures, 10);
+    // Every span the collector sent, and every retry of it, refused; every append to the ingester failed.
+    assert.equal(r.delta.receiverRefused, 245);
+    assert.equal(r.delta.ingesterAppendFailures, 7);
+    assert.equal(r.delta.ingesterAppends, 7);
+    // No trace was created, so neither counter exists yet; 2.10.8 also exports tempo_live_store_*
+    // families, which must not make it read as Tempo 3.
     assert.equal(r.tracesCreated.present, false);
+    assert.equal(r.tracesCreated.metric, 'tempo_ingester_traces_created_total');
+    assert.match(r.tracesCreated.reason, /no trace has been created since Tempo started/);
   });
 });

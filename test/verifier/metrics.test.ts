@@ -88,15 +88,15 @@ describe('failing requests (fail=1)', () => {
 describe('Tempo generator counters (the real recording)', () => {
   test('reads spans received, active processors, service-graph counters and the remote-write queue by url', () => {
     const g = readGeneratorCounters(parsePrometheusText(fixture(GENERATOR_RECORDING)));
-    assert.equal(g.spansReceived, 52);
+    assert.equal(g.spansReceived, 70);
     assert.equal(g.activeProcessors?.['span-metrics'], 1);
     assert.equal(g.activeProcessors?.['service-graphs'], 1);
     assert.equal(g.activeProcessors?.['local-blocks'], 0);
-    assert.equal(g.serviceGraphEdges, 32);
-    assert.equal(g.serviceGraphExpiredEdges, 28);
+    assert.equal(g.serviceGraphEdges, 20);
+    assert.equal(g.serviceGraphExpiredEdges, 0);
     assert.equal(g.serviceGraphDroppedSpans, 0);
     assert.deepEqual(Object.keys(g.remoteWrite), [REMOTE_WRITE_URL]);
-    assert.deepEqual(g.remoteWrite[REMOTE_WRITE_URL], { samplesTotal: 541, samplesFailed: 0, samplesRetried: 0, samplesPending: 0 });
+    assert.deepEqual(g.remoteWrite[REMOTE_WRITE_URL], { samplesTotal: 292, samplesFailed: 0, samplesRetried: 0, samplesPending: 0 });
   });
 
   test('absent families: no spans received, no processors, no queue', () => {
@@ -108,10 +108,10 @@ describe('Tempo generator counters (the real recording)', () => {
 
   test('delta: counters rise, pending is the last gauge, a queue new since the first reading counts from 0', () => {
     const d = generatorDelta(generator(GENERATOR_BEFORE), generator({ samplesRetried: 120, samplesPending: 35 }));
-    assert.equal(d.spansReceived, 32);
-    assert.deepEqual(d.remoteWrite[REMOTE_WRITE_URL], { samplesTotal: 241, samplesFailed: 0, samplesRetried: 120, samplesPending: 35 });
+    assert.equal(d.spansReceived, 50);
+    assert.deepEqual(d.remoteWrite[REMOTE_WRITE_URL], { samplesTotal: 192, samplesFailed: 0, samplesRetried: 120, samplesPending: 35 });
     const fresh = readGeneratorCounters(parsePrometheusText('# TYPE tempo_build_info gauge\ntempo_build_info 1\n'));
-    assert.equal(generatorDelta(fresh, generator()).remoteWrite[REMOTE_WRITE_URL]?.samplesTotal, 541);
+    assert.equal(generatorDelta(fresh, generator()).remoteWrite[REMOTE_WRITE_URL]?.samplesTotal, 292);
   });
 });
 
@@ -131,11 +131,11 @@ describe('diagnoseMetrics', () => {
     const r = diagnoseMetrics(base({ clientCalls: 30, edgeRequests: 10 }));
     assert.equal(r.verified, true);
     assert.deepEqual(r.diagnoses, []);
-    assert.equal(r.generatorDelta?.spansReceived, 32);
+    assert.equal(r.generatorDelta?.spansReceived, 50);
   });
 
   test('REMOTE_WRITE_FAILING from retried samples; names the url and what to check', () => {
-    const r = diagnoseMetrics(base({ generatorBefore: generator({ ...GENERATOR_BEFORE, samplesTotal: 541 }), generatorAfter: generator({ samplesRetried: 120 }) }));
+    const r = diagnoseMetrics(base({ generatorBefore: generator({ ...GENERATOR_BEFORE, samplesTotal: 292 }), generatorAfter: generator({ samplesRetried: 120 }) }));
     assert.deepEqual(r.diagnoses.map((d) => d.code), ['REMOTE_WRITE_FAILING']);
     const d = r.diagnoses[0];
     assert.match(d?.message ?? '', /cannot remote-write to https:\/\/prometheus:9090\/api\/v1\/write \(0 samples failed, 120 retried/);
@@ -150,7 +150,7 @@ describe('diagnoseMetrics', () => {
 
   test('REMOTE_WRITE_FAILING from failed samples, and from pending samples while nothing is sent', () => {
     assert.deepEqual(codes(base({ generatorAfter: generator({ samplesFailed: 7 }) })), ['REMOTE_WRITE_FAILING']);
-    const stuck = base({ generatorBefore: generator({ ...GENERATOR_BEFORE, samplesTotal: 541 }), generatorAfter: generator({ samplesPending: 35 }) });
+    const stuck = base({ generatorBefore: generator({ ...GENERATOR_BEFORE, samplesTotal: 292 }), generatorAfter: generator({ samplesPending: 35 }) });
     assert.deepEqual(codes(stuck), ['REMOTE_WRITE_FAILING']);
     // pending while samples are being sent is a queue at work, not a failure
     assert.deepEqual(codes(base({ generatorAfter: generator({ samplesPending: 35 }), clientCalls: 30, serverCalls: 10 })), ['SERVICE_GRAPH_EDGE_MISSING']);
@@ -204,7 +204,7 @@ describe('diagnoseMetrics', () => {
   test('SPAN_METRICS_MISSING when Tempo wrote fine but Prometheus has nothing for the client', () => {
     const r = diagnoseMetrics(base({ servicesWithSpanMetrics: ['other'] }));
     assert.deepEqual(r.diagnoses.map((d) => d.code), ['SPAN_METRICS_MISSING']);
-    assert.match(r.diagnoses[0]?.message ?? '', /remote-wrote 241 samples to https:\/\/prometheus:9090\/api\/v1\/write without errors/);
+    assert.match(r.diagnoses[0]?.message ?? '', /remote-wrote 192 samples to https:\/\/prometheus:9090\/api\/v1\/write without errors/);
     assert.match(r.diagnoses[0]?.message ?? '', /services with span metrics there: other/);
   });
 
@@ -264,8 +264,8 @@ describe('runVerification with --service-graph-edge', { concurrency: 8 }, () => 
     assert.ok((m.spanMetrics.seenAfterMs ?? 0) >= 2 * 60, `waited for the series (seen after ${m.spanMetrics.seenAfterMs} ms)`);
     assert.ok((m.serviceGraphEdge.seenAfterMs ?? 0) >= 60 && (m.serviceGraphEdge.seenAfterMs ?? 0) < (m.spanMetrics.seenAfterMs ?? 0));
     assert.ok((m.spanMetrics.seenAfterMs ?? 0) <= r.timings.elapsedMs);
-    assert.equal(m.tempoGenerator?.delta.spansReceived, 32);
-    assert.equal(m.tempoGenerator?.delta.remoteWrite[REMOTE_WRITE_URL]?.samplesTotal, 241);
+    assert.equal(m.tempoGenerator?.delta.spansReceived, 50);
+    assert.equal(m.tempoGenerator?.delta.remoteWrite[REMOTE_WRITE_URL]?.samplesTotal, 192);
     assert.equal(m.tempoGenerator?.after.activeProcessors?.['span-metrics'], 1);
     const seen = (Math.max(m.spanMetrics.seenAfterMs ?? 0, m.serviceGraphEdge.seenAfterMs ?? 0) / 1000).toFixed(1);
     assert.equal(
@@ -276,7 +276,7 @@ describe('runVerification with --service-graph-edge', { concurrency: 8 }, () => 
     const human = formatHuman(r);
     assert.match(human, /span metrics of tracing-stack-app: 47 calls, seen after \d+\.\d s/);
     assert.match(human, /edge tracing-stack-app -> tracing-stack-app-backend: 10 requests, 2 failed, seen after/);
-    assert.match(human, /remote write https:\/\/prometheus:9090\/api\/v1\/write: \+241 samples sent, \+0 failed, \+0 retried, 0 pending/);
+    assert.match(human, /remote write https:\/\/prometheus:9090\/api\/v1\/write: \+192 samples sent, \+0 failed, \+0 retried, 0 pending/);
   });
 
   test('the failing requests: every 5th asks fail=1, their 500s carry trace ids and count as sent traces', async () => {

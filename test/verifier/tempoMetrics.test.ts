@@ -140,6 +140,17 @@ describe('Tempo counters', () => {
     assert.equal(fresh3.present, false);
   });
 
+  test('without a version label, tempo_live_store_* families mean 3.x only where no ingester family exists', () => {
+    const withoutBuildInfo = (text: string): string => text.split('\n').filter((l) => !l.includes('tempo_build_info')).join('\n');
+    // The official 2.10.8 image, fresh: it exports tempo_live_store_* families beside its ingester's.
+    const tempo2108 = readTempoCounters(parsePrometheusText(withoutBuildInfo(fixture('real/tempo-2.10.8-healthy-fresh.prom'))));
+    assert.equal(tempo2108.tempoVersion, undefined);
+    assert.equal(tempo2108.liveStoreSeen, true);
+    assert.equal(chooseTracesCreatedMetric(tempo2108, tempo2108).metric, 'tempo_ingester_traces_created_total');
+    const tempo3 = readTempoCounters(parsePrometheusText(withoutBuildInfo(fixture('tempo-3.x-fresh.prom'))));
+    assert.equal(chooseTracesCreatedMetric(tempo3, tempo3).metric, 'tempo_live_store_traces_created_total');
+  });
+
   test('neither counter on a fresh 2.x: the 2.x counter, marked absent', () => {
     const fresh = readTempoCounters(parsePrometheusText(fixture('tempo-2.x-fresh.prom')));
     const choice = chooseTracesCreatedMetric(fresh, fresh);

@@ -87,7 +87,7 @@ export function generatorText(state: GeneratorState = {}): string {
 }
 
 /** Before the traffic in the healthy recording's terms: fewer spans received, fewer samples sent. */
-export const GENERATOR_BEFORE: GeneratorState = { spansReceived: 20, samplesTotal: 300 };
+export const GENERATOR_BEFORE: GeneratorState = { spansReceived: 20, samplesTotal: 100 };
 
 /** Healthy ingestion (counts every trace sent) + the generator section: `before` until the traffic, `after` from then on. */
 export function tempoWithGenerator(before: GeneratorState, after: GeneratorState): (ctx: MetricsContext) => string {
