@@ -15,9 +15,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderTempoConfig } from "../configs/tempo/tempoConfig";
 import { CONTAINER_PATHS } from "../model/constants";
-import type { StackTopology } from "../model";
 import { deployTools, prepareRealComponents } from "./deploy/prepare";
-import { clientTlsOf, e2eSettings, E2E_STACK, NOT_DEPLOYED, PROJECT_DIR, topologyOf } from "./support/e2eStack";
+import { clientTlsOf, e2eSettings, E2E_STACK, NOT_DEPLOYED, PROJECT_DIR, topologyOf, withLink } from "./support/e2eStack";
 import { get, sleep, waitFor } from "./support/https";
 import { ensurePinnedImage, missingImageLine } from "./support/pinnedImages";
 import { deployStack, replaceUpload } from "./support/stackRuns";
@@ -25,13 +24,9 @@ import { deployStack, replaceUpload } from "./support/stackRuns";
 const FIXTURE_TRACES = 5;
 const OUT_DIR = join(PROJECT_DIR, "test", "verifier", "fixtures", "real");
 
-function internalTlsOnServerOnly(topology: StackTopology): StackTopology {
-  return { ...topology, links: topology.links.map((l) => (l.id === "tempo-internal" ? { ...l, tls: "plaintext" } : l)) };
-}
-
 async function record(variant: "healthy" | "broken", release: string): Promise<void> {
   const settings = e2eSettings({ traces: FIXTURE_TRACES, deadlineSeconds: 60 });
-  const alter = variant === "broken" ? replaceUpload("tempo", CONTAINER_PATHS.tempo.configFile, renderTempoConfig(internalTlsOnServerOnly(topologyOf(E2E_STACK, settings)))) : undefined;
+  const alter = variant === "broken" ? replaceUpload("tempo", CONTAINER_PATHS.tempo.configFile, renderTempoConfig(withLink(topologyOf(E2E_STACK, settings), "tempo-internal", { tls: "plaintext" }))) : undefined;
   const notDeployed = [...NOT_DEPLOYED, { type: "tracing-stack:index:PostDeployVerification", name: "verify-ingestion", why: "the recorder runs the verifier itself, after the fresh reading" }];
   const { deployment, up } = await deployStack(`record-${variant}`, settings, { tools: deployTools(), alter, notDeployed });
   try {
@@ -40,7 +35,7 @@ async function record(variant: "healthy" | "broken", release: string): Promise<v
     const client = clientTlsOf(outputs);
     const tempoUrl = String(outputs.tempoApiUrl);
     const metrics = async (): Promise<string> => (await get(`${tempoUrl}/metrics`, client)).body;
-    await waitFor(async () => ((await get(`${tempoUrl}/metrics`, client).catch(() => undefined))?.status === 200 ? true : undefined), 60_000);
+    await waitFor(() => get(`${tempoUrl}/metrics`, client).then((r) => (r.status === 200 ? true : undefined), () => undefined), 60_000);
     const file = (state: string): string => join(OUT_DIR, `tempo-${release}-${variant}-${state}.prom`);
     writeFileSync(file("fresh"), await metrics());
     const verify = spawnSync(process.execPath, [join(PROJECT_DIR, "bin", "tracing-stack-verify.js"), "--traces", String(FIXTURE_TRACES), "--deadline-seconds", "45", "--json"], {

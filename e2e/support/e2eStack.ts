@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildTopology, parseStackConfig, projectSettingsFromStackFile, PROJECT_NAME } from "../../model";
-import type { StackTopology } from "../../model";
+import type { LinkModel, StackTopology } from "../../model";
 import type { ComponentRef } from "../deploy/stackDeployment";
 import { get, waitFor, type ClientTls } from "./https";
 
@@ -34,6 +34,12 @@ export function e2eSettings(verification: Settings = { traces: 10, deadlineSecon
 /** Settings as the Pulumi CLI hands them to a program: namespaced keys, strings, objects as JSON. */
 export function cliConfig(settings: Settings): Record<string, string> {
   return Object.fromEntries(Object.entries(settings).map(([k, v]) => [`${PROJECT_NAME}:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+/** The topology with one link changed: how the suite reintroduces a seed's failure through the model. */
+export function withLink(topology: StackTopology, id: string, change: Partial<LinkModel>): StackTopology {
+  if (!topology.links.some((l) => l.id === id)) throw new Error(`the model has no link ${id}`);
+  return { ...topology, links: topology.links.map((l) => (l.id === id ? { ...l, ...change } : l)) };
 }
 
 export function topologyOf(stack: string, settings: Settings): StackTopology {

@@ -16,7 +16,7 @@ import { promisify } from "node:util";
 import { renderCollectorConfig } from "../../configs/collector/collectorConfig";
 import { renderTempoConfig } from "../../configs/tempo/tempoConfig";
 import { CONTAINER_PATHS } from "../../model/constants";
-import type { LinkModel, StackTopology } from "../../model";
+import type { StackTopology } from "../../model";
 import type { InputAlteration } from "../../e2e/deploy/realValueMocks";
 import { deployTools, prepareRealComponents } from "../../e2e/deploy/prepare";
 import { describeImage, ensurePinnedImage, missingImageLine, needs } from "../../e2e/support/pinnedImages";
@@ -28,7 +28,7 @@ import { docker, memoryMiB, type ContainerTimes } from "../../e2e/support/docker
 import { answer, dashboardQueries, describeQuery, traceResolves, type QueryAnswer } from "../../e2e/support/dashboardQueries";
 import { get, reachOutcome, sleep, waitFor, type ClientTls } from "../../e2e/support/https";
 import {
-  clientTlsOf, counter, countFound, diagnosisCodes, e2eSettings, E2E_STACK, NOT_DEPLOYED, PROJECT_DIR, sendTraces, stackFileSettings, steadyTraffic, topologyOf,
+  clientTlsOf, counter, countFound, diagnosisCodes, e2eSettings, E2E_STACK, NOT_DEPLOYED, PROJECT_DIR, sendTraces, stackFileSettings, steadyTraffic, topologyOf, withLink,
   type Settings,
 } from "../../e2e/support/e2eStack";
 
@@ -50,10 +50,6 @@ const TEMPO_NOT_DEPLOYED = tempo.available
     { type: "tracing-stack:index:ServiceImage", name: "tempo-image", why: missingImageLine(tempo) },
     { type: "tracing-stack:index:PostDeployVerification", name: "verify-ingestion", why: "needs Tempo" },
   ];
-
-function withLink(topology: StackTopology, id: string, change: Partial<LinkModel>): StackTopology {
-  return { ...topology, links: topology.links.map((l) => (l.id === id ? { ...l, ...change } : l)) };
-}
 
 async function deploy(label: string, settings: Settings, alter?: InputAlteration, stack = E2E_STACK, notDeployed = NOT_DEPLOYED): ReturnType<typeof deployStack> {
   return deployStack(label, settings, { tools, alter, stack, notDeployed });

@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assembleStackModel, buildStackModel, buildTopology, loadStackModelFromFile, parseStackConfig } from "../../model";
-import type { LinkModel, StackTopology } from "../../model";
+import { withLink } from "../../e2e/support/e2eStack";
 import { stackFiles, PROJECT_DIR } from "../support/pulumiMocks";
 import { observedClients, wiringProblems } from "../support/wiring";
-
-function withLink(topology: StackTopology, id: string, change: Partial<LinkModel>): StackTopology {
-  return { ...topology, links: topology.links.map((l) => (l.id === id ? { ...l, ...change } : l)) };
-}
 
 describe("wiring read back from the rendered configs", () => {
   for (const stack of stackFiles()) {
