@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { StackPki } from "./components/pki";
+import type { ServiceTlsMaterial } from "./components/pki";
 import { StackNetwork } from "./components/network";
 import { ServiceImage } from "./components/serviceImage";
 import { ServiceContainer } from "./components/serviceContainer";
@@ -9,8 +10,10 @@ import { PostDeployVerification } from "./components/verification";
 import { grafanaDatasources } from "./configs/grafana/datasources";
 import { stackDashboards } from "./configs/grafana/dashboards";
 import { renderStackConfigs } from "./configs/renderStackConfigs";
-import { buildStackModel, imageKey, parseStackConfig, PROJECT_NAME, SERVICE_IDS } from "./model";
-import type { CertificateSpec, ServiceId, StackModel } from "./model";
+import { renderObjectStoreCredentials } from "./configs/objectStore/credentials";
+import { buildStackModel, imageKey, parseStackConfig, PROJECT_NAME, singleInstance } from "./model";
+import type { CertificateSpec, InstanceId, StackModel } from "./model";
+import type { ServiceContainerArgs } from "./components/serviceContainer";
 
 /**
  * This project's settings from the running stack, values parsed the way the Pulumi CLI stores
@@ -49,6 +52,34 @@ export interface StackOutputs {
   verificationSummary: pulumi.Output<string>;
 }
 
+/**
+ * Microservices mode: the key pair Tempo signs its S3 requests with. The in-stack store's is
+ * generated here and kept as Pulumi secrets; an external store's secret is the stack's own secret.
+ */
+function objectStorageCredentials(model: StackModel, config: pulumi.Config): ServiceContainerArgs["objectStorage"] {
+  if (model.config.tempo.mode !== "microservices") return undefined;
+  const storage = model.config.tempo.objectStorage;
+  if (storage.kind === "external") {
+    const secretAccessKey = config.requireSecret("objectStorageSecretAccessKey");
+    return {
+      accessKeyId: storage.accessKeyId,
+      secretAccessKey,
+      credentialsFile: () => {
+        throw new Error("program bug: an external object store has no in-stack credentials files");
+      },
+    };
+  }
+  // Letters and digits only: the keys travel in SigV4 headers, SeaweedFS' JSON and curl's config.
+  const accessKeyId = new random.RandomString("object-store-access-key-id", { length: 20, special: false, lower: false }).result;
+  const secretAccessKey = new random.RandomPassword("object-store-secret-access-key", { length: 40, special: false }).result;
+  return {
+    accessKeyId: pulumi.secret(accessKeyId),
+    secretAccessKey,
+    credentialsFile: (format) =>
+      pulumi.secret(pulumi.all([accessKeyId, secretAccessKey]).apply(([id, secret]) => renderObjectStoreCredentials(format, { accessKeyId: id, secretAccessKey: secret }))),
+  };
+}
+
 /** The whole stack. The model is built (and bad config rejected) before any resource exists. */
 export function deployStack(projectDir: string): StackOutputs {
   const stackName = pulumi.getStack();
@@ -59,26 +90,27 @@ export function deployStack(projectDir: string): StackOutputs {
     config.getSecret("grafanaAdminPassword") ??
     new random.RandomPassword("grafana-admin-password", { length: 24, special: false }).result;
 
-  const certificates = {} as Record<ServiceId, CertificateSpec>;
-  for (const id of SERVICE_IDS) certificates[id] = model.services[id].certificate;
+  const certificates: Record<InstanceId, CertificateSpec> = {};
+  for (const [id, service] of Object.entries(model.services)) certificates[id] = service.certificate;
   const pki = new StackPki("pki", { ca: model.ca, certificates, hostClient: model.hostClientCertificate });
   const mutualTls = model.config.tls.mutual;
   const network = new StackNetwork("network", { networkName: model.networkName });
 
-  const containers = {} as Record<ServiceId, ServiceContainer>;
-  // One image per distinct reference: the app and its backend run the same build.
+  const objectStorage = objectStorageCredentials(model, config);
+  const containers: Record<InstanceId, ServiceContainer> = {};
+  // One image per distinct reference: the app and its backend, and every Tempo container, run one image.
   const images = new Map<string, ServiceImage>();
-  for (const id of SERVICE_IDS) {
-    const key = imageKey(model.services[id].image);
-    if (!images.has(key)) images.set(key, new ServiceImage(`${id}-image`, { image: model.services[id].image, projectDir }));
+  for (const service of Object.values(model.services)) {
+    const key = imageKey(service.image);
+    if (!images.has(key)) images.set(key, new ServiceImage(`${service.component}-image`, { image: service.image, projectDir }));
   }
   const imageRefs = [...images.values()].map((image) => image.imageRef);
   // Each container waits only for what its links say it needs (model.startsAfter); the rest start
   // together, so one service's healthcheck wait no longer delays unrelated ones.
   for (const id of model.startOrder) {
-    const service = model.services[id];
+    const service = model.services[id]!;
     const image = images.get(imageKey(service.image)) as ServiceImage;
-    const upstream = model.startsAfter[id].map((dep) => containers[dep]);
+    const upstream = (model.startsAfter[id] ?? []).map((dep) => containers[dep] as ServiceContainer);
     containers[id] = new ServiceContainer(
       id,
       {
@@ -89,6 +121,7 @@ export function deployStack(projectDir: string): StackOutputs {
         caCertificatePem: pki.caCertificatePem,
         tlsMaterial: pki.services,
         grafanaAdminPassword,
+        ...(objectStorage ? { objectStorage } : {}),
       },
       { dependsOn: upstream },
     );
@@ -101,12 +134,12 @@ export function deployStack(projectDir: string): StackOutputs {
       url: model.hostUrls.grafana,
       adminPassword: grafanaAdminPassword,
       caCertificatePem: pki.caCertificatePem,
-      clientCertificate: pki.services.grafana,
+      clientCertificate: pki.services[singleInstance(model.services, "grafana").id] as ServiceTlsMaterial,
       datasources: [datasources.tempo, datasources.prometheus],
       folder: { uid: `tracing-stack-${stackName}`.slice(0, 40), title: `Tracing stack (${stackName})` },
       dashboards: stackDashboards(model),
     },
-    { dependsOn: [containers.grafana] },
+    { dependsOn: [containers[singleInstance(model.services, "grafana").id] as ServiceContainer] },
   );
 
   const verification = new PostDeployVerification(
@@ -123,7 +156,7 @@ export function deployStack(projectDir: string): StackOutputs {
       traces: model.config.verification.traces,
       minFraction: model.config.verification.minFraction,
       deadlineSeconds: model.config.verification.deadlineSeconds,
-      triggers: [...SERVICE_IDS.map((id) => containers[id].containerId), ...imageRefs, pki.caCertificatePem],
+      triggers: [...model.startOrder.map((id) => (containers[id] as ServiceContainer).containerId), ...imageRefs, pki.caCertificatePem],
     },
     { dependsOn: Object.values(containers) },
   );

@@ -24,7 +24,7 @@ import { describeImage, ensurePinnedImage, missingImageLine } from "../e2e/suppo
 import { docker } from "../e2e/support/docker";
 import { clientTlsOf, PROJECT_DIR, topologyOf } from "../e2e/support/e2eStack";
 import { deployStack } from "../e2e/support/stackRuns";
-import { CONTAINER_PORTS, SERVICE_IDS } from "../model";
+import { CONTAINER_PORTS } from "../model";
 import { BENCH_STACK, benchSettings, variantAlteration, type CollectorToTempo } from "./benchStack";
 import { stepUp, type SteppingPlan } from "./loadSteps";
 import { formatTable, summarize, type VariantResult } from "./report";
@@ -59,7 +59,9 @@ async function benchVariant(variant: CollectorToTempo, tools: ReturnType<typeof 
     // userland proxy (this engine runs without iptables), a hop users' services do not pay.
     const collectorIp = (await docker(["inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", collector.containerName])).trim();
     const containers = Object.fromEntries(
-      SERVICE_IDS.filter((id) => id !== "grafana").map((id) => [id, topology.services[id].containerName]),
+      Object.values(topology.services)
+        .filter((service) => service.component !== "grafana")
+        .map((service) => [service.id, service.containerName]),
     );
     const steps = await stepUp(
       {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import type { CertificateSpec, ServiceId, StackModel } from "../model";
+import type { CertificateSpec, InstanceId, StackModel } from "../model";
 
 export interface ServiceTlsMaterial {
   certificatePem: pulumi.Output<string>;
@@ -10,18 +10,18 @@ export interface ServiceTlsMaterial {
 
 export interface StackPkiArgs {
   ca: StackModel["ca"];
-  certificates: Record<ServiceId, CertificateSpec>;
+  certificates: Record<InstanceId, CertificateSpec>;
   /** The identity of programs on the host (verifier, users' services) under mutual TLS. */
   hostClient: CertificateSpec;
 }
 
 /**
- * The stack's certificate authority, one key + certificate per service, and the host client's,
+ * The stack's certificate authority, one key + certificate per container, and the host client's,
  * as the model specifies.
  */
 export class StackPki extends pulumi.ComponentResource {
   readonly caCertificatePem: pulumi.Output<string>;
-  readonly services: Record<ServiceId, ServiceTlsMaterial>;
+  readonly services: Record<InstanceId, ServiceTlsMaterial>;
   readonly hostClient: ServiceTlsMaterial;
 
   constructor(name: string, args: StackPkiArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -71,8 +71,8 @@ export class StackPki extends pulumi.ComponentResource {
       );
       return { certificatePem: cert.certPem, privateKeyPem: pulumi.secret(key.privateKeyPem) };
     };
-    const services = {} as Record<ServiceId, ServiceTlsMaterial>;
-    for (const [id, spec] of Object.entries(args.certificates) as [ServiceId, CertificateSpec][]) services[id] = issue(id, spec);
+    const services: Record<InstanceId, ServiceTlsMaterial> = {};
+    for (const [id, spec] of Object.entries(args.certificates)) services[id] = issue(id, spec);
     this.hostClient = issue("host-client", args.hostClient);
     this.services = services;
 

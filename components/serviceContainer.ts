@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { fileContentFrom } from "../model";
-import type { ContainerFile, EnvValue, FileContent, ServiceId, ServiceModel } from "../model";
+import type { ContainerFile, EnvValue, FileContent, InstanceId, ObjectStoreCredentialsFormat, ServiceModel } from "../model";
 import type { ServiceTlsMaterial } from "./pki";
 
 export interface ServiceContainerArgs {
@@ -10,15 +10,27 @@ export interface ServiceContainerArgs {
   imageRef: pulumi.Input<string>;
   networkName: pulumi.Input<string>;
   caCertificatePem: pulumi.Input<string>;
-  tlsMaterial: Record<ServiceId, ServiceTlsMaterial>;
+  tlsMaterial: Record<InstanceId, ServiceTlsMaterial>;
   grafanaAdminPassword: pulumi.Input<string>;
+  /** Microservices mode: the object store's key pair (Pulumi secrets) and the files written from it. */
+  objectStorage?: {
+    accessKeyId: pulumi.Input<string>;
+    secretAccessKey: pulumi.Input<string>;
+    credentialsFile(format: ObjectStoreCredentialsFormat): pulumi.Output<string>;
+  };
+}
+
+function objectStorageOf(args: ServiceContainerArgs): NonNullable<ServiceContainerArgs["objectStorage"]> {
+  if (!args.objectStorage) throw new Error(`program bug: ${args.service.id} needs the object store's key pair, and none was given`);
+  return args.objectStorage;
 }
 
 function fileBytes(content: FileContent, args: ServiceContainerArgs): pulumi.Input<string> {
   return fileContentFrom<pulumi.Input<string>>(content, {
     caCertificate: args.caCertificatePem,
-    certificate: (service) => args.tlsMaterial[service].certificatePem,
-    privateKey: (service) => args.tlsMaterial[service].privateKeyPem,
+    certificate: (service) => (args.tlsMaterial[service] as ServiceTlsMaterial).certificatePem,
+    privateKey: (service) => (args.tlsMaterial[service] as ServiceTlsMaterial).privateKeyPem,
+    objectStoreCredentials: (format) => objectStorageOf(args).credentialsFile(format),
   });
 }
 
@@ -51,6 +63,10 @@ function envEntry(name: string, value: EnvValue, args: ServiceContainerArgs): pu
       return pulumi.output(`${name}=${value.value}`);
     case "grafanaAdminPassword":
       return pulumi.secret(pulumi.interpolate`${name}=${args.grafanaAdminPassword}`);
+    case "objectStorageAccessKeyId":
+      return pulumi.secret(pulumi.interpolate`${name}=${objectStorageOf(args).accessKeyId}`);
+    case "objectStorageSecretAccessKey":
+      return pulumi.secret(pulumi.interpolate`${name}=${objectStorageOf(args).secretAccessKey}`);
   }
 }
 
@@ -79,10 +95,11 @@ export class ServiceContainer extends pulumi.ComponentResource {
         name: service.containerName,
         image: args.imageRef,
         user: service.user,
+        entrypoints: service.entrypoint,
         command: service.command.length > 0 ? service.command : undefined,
         envs: Object.entries(service.env).map(([envName, value]) => envEntry(envName, value, args)),
         uploads: service.files.map((file) => upload(file, args)),
-        networksAdvanced: [{ name: args.networkName, aliases: [service.networkAlias] }],
+        networksAdvanced: [{ name: args.networkName, aliases: service.networkAliases }],
         ports: service.ports
           .filter((port) => port.published)
           .map((port) => ({ internal: port.containerPort, external: port.published!.port, ip: port.published!.address, protocol: "tcp" })),

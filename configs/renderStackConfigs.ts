@@ -3,7 +3,7 @@
  * this writes each one from the model with its renderer. Layers point one way: the model knows no
  * renderer, the engines and components only ever see rendered text.
  */
-import type { ContainerFile, RenderedConfigKind, ServiceId, ServiceModel, StackModel, StackTopology } from "../model";
+import type { ContainerFile, InstanceId, RenderedConfigKind, ServiceModel, StackModel, StackTopology } from "../model";
 import { renderCollectorConfig } from "./collector/collectorConfig";
 import { renderPrometheusConfig, renderPrometheusWebConfig } from "./prometheus/prometheusConfig";
 import { renderTempoConfig } from "./tempo/tempoConfig";
@@ -26,8 +26,8 @@ function rendered(model: StackModel, file: ContainerFile): ContainerFile {
 
 /** The model with every declared config file rendered to text: what the engines deploy. */
 export function renderStackConfigs(model: StackModel): StackModel {
-  const services = {} as Record<ServiceId, ServiceModel>;
-  for (const [id, service] of Object.entries(model.services) as Array<[ServiceId, ServiceModel]>) {
+  const services: Record<InstanceId, ServiceModel> = {};
+  for (const [id, service] of Object.entries(model.services)) {
     services[id] = { ...service, files: service.files.map((file) => rendered(model, file)) };
   }
   return { ...model, services };

@@ -1,9 +1,10 @@
-import type { ServiceId, StackConfig } from "./config";
-import { CONTAINER_PATHS, PROJECT_NAME } from "./constants";
+import type { ComponentId, StackConfig } from "./config";
+import { CONTAINER_PATHS, FILE_MODES, PROJECT_NAME } from "./constants";
 import { HOST_DIAL_NAME, buildLinks, linkById, linkUrl } from "./links";
-import { configFile, portOf, serviceSkeletons, tlsFilePaths, tlsFiles } from "./services";
+import { configFile, portOf, serviceSkeletons, singleInstance, stackComponents, TEMPO_MICROSERVICES, tlsFilePaths, tlsFiles } from "./services";
+import type { ServiceSkeleton, TempoMicroservice } from "./services";
 import { startDependencies, startOrder } from "./startOrder";
-import type { EnvValue, HealthcheckModel, ImageModel, ServiceModel, StackModel, StackTopology } from "./types";
+import type { ContainerFile, EnvValue, HealthcheckModel, ImageModel, ServiceModel, StackModel, StackTopology } from "./types";
 
 /** The app reports its image tag as its version, so a trace names the build that produced it. */
 function imageTag(image: ImageModel): string {
@@ -29,16 +30,95 @@ function healthcheck(test: string[]): HealthcheckModel {
   return { test, intervalSeconds: 2, timeoutSeconds: 3, retries: 3, startPeriodSeconds: 60 };
 }
 
-function tempoService(): Omit<ServiceModel, keyof StackTopology["services"]["tempo"]> {
+type ServiceDetails = Pick<ServiceModel, "command" | "env" | "files" | "healthcheck" | "entrypoint">;
+
+function tempoService(_t: StackTopology, instance: ServiceSkeleton): ServiceDetails {
   const configPath = CONTAINER_PATHS.tempo.configFile;
   return {
     command: [`-config.file=${configPath}`],
     env: {},
-    files: [configFile(configPath, "tempo"), ...tlsFiles("tempo")],
+    files: [configFile(configPath, "tempo"), ...tlsFiles("tempo", instance.id)],
   };
 }
 
-function collectorService(): Omit<ServiceModel, keyof StackTopology["services"]["collector"]> {
+/**
+ * One Tempo microservice: the shared config file, its `-target`, its own certificate. Its S3 key
+ * pair comes from the environment (Tempo's credential chain reads AWS_ACCESS_KEY_ID and
+ * AWS_SECRET_ACCESS_KEY, tempodb/backend/s3/s3.go fetchCreds), filled from Pulumi secrets, so the
+ * config file holds no secret.
+ */
+function tempoMicroservice(t: StackTopology, instance: ServiceSkeleton): ServiceDetails {
+  const configPath = CONTAINER_PATHS.tempo.configFile;
+  const storage = t.config.tempo.objectStorage;
+  const files: ContainerFile[] = [configFile(configPath, "tempo"), ...tlsFiles(instance.component, instance.id)];
+  if (storage.kind === "external" && storage.caCertificate) {
+    files.push({ path: CONTAINER_PATHS.tempo.objectStorageCaFile, content: { kind: "text", text: storage.caCertificate }, mode: FILE_MODES.public });
+  }
+  return {
+    command: [`-config.file=${configPath}`, `-target=${TEMPO_MICROSERVICES[instance.component as TempoMicroservice].target}`],
+    env: {
+      AWS_ACCESS_KEY_ID: storage.kind === "external" ? text(storage.accessKeyId) : { kind: "objectStorageAccessKeyId" },
+      AWS_SECRET_ACCESS_KEY: { kind: "objectStorageSecretAccessKey" },
+    },
+    files,
+  };
+}
+
+/**
+ * SeaweedFS' all-in-one server: master, volume and filer on the container's loopback, only the S3
+ * gateway on the network, over TLS with the stack's certificate and requiring client certificates.
+ * The image's entrypoint script is bypassed: it would su-exec to uid 1000 (which we run as anyway,
+ * with group 0 to read the key) and force Go's FIPS mode.
+ */
+function objectStoreService(t: StackTopology, instance: ServiceSkeleton): ServiceDetails {
+  const paths = CONTAINER_PATHS.objectStore;
+  const tls = tlsFilePaths("objectStore");
+  const s3 = portOf(instance, "s3");
+  const storage = t.config.tempo.objectStorage;
+  const bucketUrl = `https://${HOST_DIAL_NAME}:${s3.containerPort}/${storage.bucket}`;
+  // Creating the bucket is the probe: the store is healthy once the bucket exists, and Tempo's
+  // containers start only then. A second PUT answers 409 BucketAlreadyOwnedByYou. The key pair
+  // is read from a 0440 file, never from the command line `docker inspect` shows.
+  const createBucket = [
+    `code=$(curl --silent --show-error --output /dev/null --write-out '%{http_code}'`,
+    `--config ${paths.bucketOwnerCurlConfig} --aws-sigv4 aws:amz:${storage.region}:s3`,
+    `--cacert ${tls.caFile} --cert ${tls.certFile} --key ${tls.keyFile}`,
+    `--request PUT ${bucketUrl})`,
+    `&& { [ "$code" = 200 ] || [ "$code" = 409 ]; }`,
+  ].join(" ");
+  return {
+    entrypoint: ["/usr/bin/weed"],
+    command: [
+      "-logtostderr=true",
+      "server",
+      `-dir=${paths.dataDir}`,
+      "-ip=127.0.0.1",
+      "-ip.bind=127.0.0.1",
+      "-master.telemetry=false",
+      "-volume.max=0",
+      "-s3",
+      "-s3.ip.bind=0.0.0.0",
+      `-s3.port=${s3.containerPort}`,
+      // The Iceberg and Lance gateways of SeaweedFS 4.x: not used, not opened.
+      "-s3.port.iceberg=0",
+      "-s3.port.lance=0",
+      `-s3.cert.file=${tls.certFile}`,
+      `-s3.key.file=${tls.keyFile}`,
+      `-s3.cacert.file=${tls.caFile}`,
+      "-s3.tlsVerifyClientCert=true",
+      `-s3.config=${paths.identitiesFile}`,
+    ],
+    env: {},
+    files: [
+      ...tlsFiles("objectStore", instance.id),
+      { path: paths.identitiesFile, content: { kind: "objectStoreCredentials", format: "seaweedfsIdentities" }, mode: FILE_MODES.privateKey },
+      { path: paths.bucketOwnerCurlConfig, content: { kind: "objectStoreCredentials", format: "curlConfig" }, mode: FILE_MODES.privateKey },
+    ],
+    healthcheck: healthcheck(["CMD", "sh", "-c", createBucket]),
+  };
+}
+
+function collectorService(): ServiceDetails {
   const configPath = CONTAINER_PATHS.collector.configFile;
   return {
     command: [`--config=${configPath}`],
@@ -57,9 +137,10 @@ function appImageService(
   serviceName: string,
   exportLinkId: string,
   downstreamLinkId?: string,
-): Pick<ServiceModel, "command" | "env" | "files" | "healthcheck"> {
+): ServiceDetails {
   const tls = tlsFilePaths(id);
-  const http = portOf(t.services[id], "http");
+  const self = singleInstance(t.services, id);
+  const http = portOf(self, "http");
   const { config } = t;
   const downstream = downstreamLinkId ? linkById(t.links, downstreamLinkId) : undefined;
   const exportLink = linkById(t.links, exportLinkId);
@@ -67,7 +148,7 @@ function appImageService(
     command: [],
     env: {
       OTEL_SERVICE_NAME: text(serviceName),
-      OTEL_RESOURCE_ATTRIBUTES: text(`service.version=${imageTag(t.services[id].image)},deployment.environment=${config.deploymentEnvironment}`),
+      OTEL_RESOURCE_ATTRIBUTES: text(`service.version=${imageTag(self.image)},deployment.environment=${config.deploymentEnvironment}`),
       OTEL_EXPORTER_OTLP_PROTOCOL: text("grpc"),
       OTEL_EXPORTER_OTLP_ENDPOINT: text(linkUrl(exportLink)),
       OTEL_EXPORTER_OTLP_CERTIFICATE: text(tls.caFile),
@@ -93,17 +174,17 @@ function appImageService(
   };
 }
 
-function appService(t: StackTopology): Pick<ServiceModel, "command" | "env" | "files" | "healthcheck"> {
+function appService(t: StackTopology): ServiceDetails {
   return appImageService(t, "app", t.config.appServiceName, "app-to-collector", "app-to-app-backend");
 }
 
-function appBackendService(t: StackTopology): Pick<ServiceModel, "command" | "env" | "files" | "healthcheck"> {
+function appBackendService(t: StackTopology): ServiceDetails {
   return appImageService(t, "appBackend", t.config.appBackendServiceName, "app-backend-to-collector");
 }
 
-function grafanaService(t: StackTopology): Omit<ServiceModel, keyof StackTopology["services"]["grafana"]> {
+function grafanaService(t: StackTopology): ServiceDetails {
   const tls = tlsFilePaths("grafana");
-  const http = portOf(t.services.grafana, "http");
+  const http = portOf(singleInstance(t.services, "grafana"), "http");
   return {
     command: [],
     env: {
@@ -135,9 +216,9 @@ function grafanaService(t: StackTopology): Omit<ServiceModel, keyof StackTopolog
   };
 }
 
-function prometheusService(t: StackTopology): Omit<ServiceModel, keyof StackTopology["services"]["prometheus"]> {
+function prometheusService(t: StackTopology): ServiceDetails {
   const paths = CONTAINER_PATHS.prometheus;
-  const http = portOf(t.services.prometheus, "http");
+  const http = portOf(singleInstance(t.services, "prometheus"), "http");
   return {
     command: [
       `--config.file=${paths.configFile}`,
@@ -158,8 +239,15 @@ function prometheusService(t: StackTopology): Omit<ServiceModel, keyof StackTopo
   };
 }
 
-const SERVICE_DETAILS: Record<ServiceId, (t: StackTopology) => Pick<ServiceModel, "command" | "env" | "files" | "healthcheck">> = {
+const SERVICE_DETAILS: Record<ComponentId, (t: StackTopology, instance: ServiceSkeleton) => ServiceDetails> = {
   tempo: tempoService,
+  tempoDistributor: tempoMicroservice,
+  tempoIngester: tempoMicroservice,
+  tempoQueryFrontend: tempoMicroservice,
+  tempoQuerier: tempoMicroservice,
+  tempoCompactor: tempoMicroservice,
+  tempoMetricsGenerator: tempoMicroservice,
+  objectStore: objectStoreService,
   collector: collectorService,
   app: appService,
   appBackend: appBackendService,
@@ -170,7 +258,7 @@ const SERVICE_DETAILS: Record<ServiceId, (t: StackTopology) => Pick<ServiceModel
 /** Services, ports and links of a validated config, before config files are rendered. */
 export function buildTopology(config: StackConfig): StackTopology {
   const services = serviceSkeletons(config);
-  return { config, services, links: buildLinks(services) };
+  return { config, services, components: stackComponents(config), links: buildLinks(config, services) };
 }
 
 /**
@@ -179,9 +267,9 @@ export function buildTopology(config: StackConfig): StackTopology {
  */
 export function assembleStackModel(topology: StackTopology): StackModel {
   const { config } = topology;
-  const services = {} as Record<ServiceId, ServiceModel>;
-  for (const id of Object.keys(topology.services) as ServiceId[]) {
-    services[id] = { ...topology.services[id], ...SERVICE_DETAILS[id](topology) };
+  const services: Record<string, ServiceModel> = {};
+  for (const [id, instance] of Object.entries(topology.services)) {
+    services[id] = { ...instance, ...SERVICE_DETAILS[instance.component](topology, instance) };
   }
   const startsAfter = startDependencies(services, topology.links);
   return {
@@ -189,6 +277,7 @@ export function assembleStackModel(topology: StackTopology): StackModel {
     stackName: config.stackName,
     networkName: `${config.stackName}-${PROJECT_NAME}`,
     services,
+    components: topology.components,
     links: topology.links,
     startsAfter,
     startOrder: startOrder(startsAfter),

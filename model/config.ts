@@ -5,8 +5,43 @@ export type TlsMode = "tls" | "plaintext";
 export const TLS_MODES: readonly TlsMode[] = ["tls", "plaintext"];
 
 export type HostPortName = keyof typeof DEFAULTS.hostPorts;
-export type ServiceId = keyof typeof DEFAULTS.networkAliases;
-export const SERVICE_IDS: readonly ServiceId[] = ["tempo", "collector", "app", "appBackend", "grafana", "prometheus"];
+/**
+ * A component of the stack: one role, run as one or more identical containers (its replicas).
+ * `tempo` is Tempo's single binary (monolithic mode); the `tempo<Target>` components are its
+ * microservices, and `objectStore` the in-stack S3 store they share.
+ */
+export type ComponentId = keyof typeof DEFAULTS.networkAliases;
+export const COMPONENT_IDS: readonly ComponentId[] = [
+  "tempo",
+  "tempoDistributor",
+  "tempoIngester",
+  "tempoQueryFrontend",
+  "tempoQuerier",
+  "tempoCompactor",
+  "tempoMetricsGenerator",
+  "objectStore",
+  "collector",
+  "app",
+  "appBackend",
+  "grafana",
+  "prometheus",
+];
+
+/** How Tempo runs: one process (`monolithic`), or one container per target (`microservices`). */
+export type TempoMode = "monolithic" | "microservices";
+export const TEMPO_MODES: readonly TempoMode[] = ["monolithic", "microservices"];
+
+/** Tempo components whose replica count is a setting (`tempo.replicas.<name>`). */
+export type ReplicatedTempoTarget = keyof typeof DEFAULTS.tempoReplicas;
+
+/**
+ * Where microservices-mode Tempo keeps its blocks. `inStack`: a SeaweedFS container of the stack,
+ * S3 over mutual TLS with the stack's certificates. `external`: an S3-compatible endpoint the user
+ * runs, its secret key the Pulumi secret `tracing-stack:objectStorageSecretAccessKey`.
+ */
+export type ObjectStorageConfig =
+  | { kind: "inStack"; bucket: string; region: string }
+  | { kind: "external"; endpoint: string; bucket: string; region: string; accessKeyId: string; caCertificate?: string };
 
 /** Where the app image comes from: built from `app/` by the program, or an image the stack names. */
 export type AppImageSource =
@@ -18,8 +53,8 @@ export interface StackConfig {
   stackName: string;
   hostBindAddress: string;
   hostPorts: Record<HostPortName, number>;
-  networkAliases: Record<ServiceId, string>;
-  images: { tempo: string; collector: string; grafana: string; prometheus: string; app: AppImageSource };
+  networkAliases: Record<ComponentId, string>;
+  images: { tempo: string; collector: string; grafana: string; prometheus: string; objectStore: string; app: AppImageSource };
   /**
    * `mutual`: every server that can requires a client certificate signed by the stack CA, and
    * every client presents its own (the host's programs: the stack's clientCertificate output).
@@ -31,7 +66,19 @@ export interface StackConfig {
   deploymentEnvironment: string;
   keepDataVolume: boolean;
   certificates: { validityHours: number; earlyRenewalHours: number };
-  tempo: { traceIdlePeriodSeconds: number; flushCheckPeriodSeconds: number; maxLiveTraces: number };
+  tempo: {
+    mode: TempoMode;
+    traceIdlePeriodSeconds: number;
+    flushCheckPeriodSeconds: number;
+    maxLiveTraces: number;
+    /** Containers per replicated target; used in microservices mode only. */
+    replicas: Record<ReplicatedTempoTarget, number>;
+    /** Ingesters each trace is written to; a write succeeds on a quorum (floor(rf/2)+1) of them. */
+    replicationFactor: number;
+    /** An ingester cuts its head block after this long at the latest, then flushes it to object storage. */
+    maxBlockDurationSeconds: number;
+    objectStorage: ObjectStorageConfig;
+  };
   verification: { traces: number; minFraction: number; deadlineSeconds: number };
 }
 
@@ -50,6 +97,7 @@ export const KNOWN_SETTINGS = [
   "tempo",
   "verification",
   "grafanaAdminPassword",
+  "objectStorageSecretAccessKey",
 ] as const;
 
 const DNS_LABEL = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -77,8 +125,14 @@ class Reader {
     this.problems.push({ setting: key(path), message, fix });
   }
 
-  object(name: string): Record<string, unknown> {
-    const value = this.raw[name];
+  /** Whether the stack file sets a top-level setting (secrets included, whose values the model never reads). */
+  has(name: string): boolean {
+    return this.raw[name] !== undefined;
+  }
+
+  /** A map setting: a top-level one by name, or a nested one given its value. */
+  object(name: string, nested?: unknown): Record<string, unknown> {
+    const value = nested === undefined && !name.includes(".") ? this.raw[name] : nested;
     if (value === undefined) return {};
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       this.problem(name, `must be a map, got ${JSON.stringify(value)}.`, `write it as a YAML map of settings under \`${key(name)}:\`.`);
@@ -219,13 +273,13 @@ export function parseStackConfig(stackName: string, raw: Readonly<Record<string,
   }
 
   const aliasesRaw = r.object("networkAliases");
-  r.unknownFields("networkAliases", aliasesRaw, SERVICE_IDS);
-  const networkAliases = {} as Record<ServiceId, string>;
-  for (const id of SERVICE_IDS) {
+  r.unknownFields("networkAliases", aliasesRaw, COMPONENT_IDS);
+  const networkAliases = {} as Record<ComponentId, string>;
+  for (const id of COMPONENT_IDS) {
     networkAliases[id] = r.dnsLabel(`networkAliases.${id}`, aliasesRaw[id], DEFAULTS.networkAliases[id]);
   }
-  const seenAliases = new Map<string, ServiceId>();
-  for (const id of SERVICE_IDS) {
+  const seenAliases = new Map<string, ComponentId>();
+  for (const id of COMPONENT_IDS) {
     const other = seenAliases.get(networkAliases[id]);
     if (other) {
       r.problem(`networkAliases.${id}`, `"${networkAliases[id]}" is already the alias of ${other}.`, "give every service its own network alias.");
@@ -234,12 +288,13 @@ export function parseStackConfig(stackName: string, raw: Readonly<Record<string,
   }
 
   const imagesRaw = r.object("images");
-  r.unknownFields("images", imagesRaw, ["tempo", "collector", "grafana", "prometheus", "app"]);
+  r.unknownFields("images", imagesRaw, ["tempo", "collector", "grafana", "prometheus", "objectStore", "app"]);
   const images: StackConfig["images"] = {
     tempo: r.pinnedImage("images.tempo", imagesRaw.tempo, DEFAULT_IMAGES.tempo),
     collector: r.pinnedImage("images.collector", imagesRaw.collector, DEFAULT_IMAGES.collector),
     grafana: r.pinnedImage("images.grafana", imagesRaw.grafana, DEFAULT_IMAGES.grafana),
     prometheus: r.pinnedImage("images.prometheus", imagesRaw.prometheus, DEFAULT_IMAGES.prometheus),
+    objectStore: r.pinnedImage("images.objectStore", imagesRaw.objectStore, DEFAULT_IMAGES.objectStore),
     app:
       imagesRaw.app === undefined
         ? { kind: "build", context: "app", dockerfile: "app/Dockerfile", imageName: `${PROJECT_NAME}/app:${stackName}` }
@@ -296,13 +351,17 @@ export function parseStackConfig(stackName: string, raw: Readonly<Record<string,
     );
   }
 
-  const tempoRaw = r.object("tempo");
-  r.unknownFields("tempo", tempoRaw, ["traceIdlePeriodSeconds", "flushCheckPeriodSeconds", "maxLiveTraces"]);
-  const tempo = {
-    traceIdlePeriodSeconds: r.integer("tempo.traceIdlePeriodSeconds", tempoRaw.traceIdlePeriodSeconds, DEFAULTS.tempoTraceIdlePeriodSeconds, 1, 3600),
-    flushCheckPeriodSeconds: r.integer("tempo.flushCheckPeriodSeconds", tempoRaw.flushCheckPeriodSeconds, DEFAULTS.tempoFlushCheckPeriodSeconds, 1, 3600),
-    maxLiveTraces: r.integer("tempo.maxLiveTraces", tempoRaw.maxLiveTraces, DEFAULTS.tempoMaxLiveTraces, 1000, 10_000_000),
-  };
+  const tempo = readTempo(r, stackName);
+  if (tempo.mode === "microservices") {
+    // Every hop between Tempo's containers crosses the network: none of them may go in the clear
+    // or accept a client that cannot prove it belongs to the stack.
+    if (tls.tempoInternalGrpc === "plaintext") {
+      r.problem("tls.tempoInternalGrpc", "is plaintext while tempo.mode is microservices, whose components talk over the network.", "remove it (TLS is the default), or set tempo.mode to monolithic.");
+    }
+    if (!tls.mutual) {
+      r.problem("tls.mutual", "is false while tempo.mode is microservices, which runs mutual TLS on every hop between its components.", "remove it (true is the default), or set tempo.mode to monolithic.");
+    }
+  }
 
   const verificationRaw = r.object("verification");
   r.unknownFields("verification", verificationRaw, ["traces", "minFraction", "deadlineSeconds"]);
@@ -337,4 +396,114 @@ export function parseStackConfig(stackName: string, raw: Readonly<Record<string,
     tempo,
     verification,
   };
+}
+
+/** S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting and ending alphanumeric. */
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** `host:port` as Tempo's S3 client takes it: no scheme, no path. */
+const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+
+/** Tempo's settings: its mode, replicas and ring, its periods, and (microservices) its object storage. */
+function readTempo(r: Reader, stackName: string): StackConfig["tempo"] {
+  const raw = r.object("tempo");
+  r.unknownFields("tempo", raw, ["mode", "traceIdlePeriodSeconds", "flushCheckPeriodSeconds", "maxLiveTraces", "replicas", "replicationFactor", "maxBlockDurationSeconds", "objectStorage"]);
+  let mode: TempoMode = "monolithic";
+  if (raw.mode !== undefined) {
+    if (typeof raw.mode === "string" && (TEMPO_MODES as readonly string[]).includes(raw.mode)) mode = raw.mode as TempoMode;
+    else r.problem("tempo.mode", `unknown Tempo mode ${JSON.stringify(raw.mode)}.`, `set it to one of: ${TEMPO_MODES.join(", ")}.`);
+  }
+  const microservices = mode === "microservices";
+  const onlyInMicroservices = (field: string): void => {
+    if (!microservices && raw[field] !== undefined) {
+      r.problem(`tempo.${field}`, "applies to tempo.mode microservices only; the monolithic Tempo is one process on a local disk.", `remove tempo.${field}, or set tempo.mode to microservices.`);
+    }
+  };
+  for (const field of ["replicas", "replicationFactor", "objectStorage"]) onlyInMicroservices(field);
+
+  const replicasRaw = microservices ? r.object("tempo.replicas", raw.replicas) : {};
+  const targets = Object.keys(DEFAULTS.tempoReplicas) as ReplicatedTempoTarget[];
+  r.unknownFields("tempo.replicas", replicasRaw, targets);
+  const replicas = {} as Record<ReplicatedTempoTarget, number>;
+  for (const target of targets) replicas[target] = r.integer(`tempo.replicas.${target}`, replicasRaw[target], DEFAULTS.tempoReplicas[target], 1, 9);
+
+  const replicationFactor = r.integer("tempo.replicationFactor", raw.replicationFactor, microservices ? DEFAULTS.tempoReplicationFactor : 1, 1, 9);
+  if (microservices && replicationFactor % 2 === 0) {
+    r.problem(
+      "tempo.replicationFactor",
+      `${replicationFactor} is even: a write needs a quorum of floor(${replicationFactor}/2)+1 = ${Math.floor(replicationFactor / 2) + 1} ingesters, so an even factor tolerates no more lost ingesters than the odd factor below it while writing every trace once more.`,
+      `set an odd factor, e.g. ${replicationFactor - 1 || 1} or ${replicationFactor + 1}.`,
+    );
+  }
+  if (microservices && replicas.ingester < replicationFactor) {
+    r.problem(
+      "tempo.replicas.ingester",
+      `${replicas.ingester} ingester(s) cannot hold ${replicationFactor} copies of each trace (tempo.replicationFactor): every write would fail its quorum.`,
+      `run at least ${replicationFactor} ingesters, or lower tempo.replicationFactor.`,
+    );
+  }
+
+  const objectStorage = readObjectStorage(r, microservices ? r.object("tempo.objectStorage", raw.objectStorage) : {}, microservices);
+  return {
+    mode,
+    traceIdlePeriodSeconds: r.integer("tempo.traceIdlePeriodSeconds", raw.traceIdlePeriodSeconds, DEFAULTS.tempoTraceIdlePeriodSeconds, 1, 3600),
+    flushCheckPeriodSeconds: r.integer("tempo.flushCheckPeriodSeconds", raw.flushCheckPeriodSeconds, DEFAULTS.tempoFlushCheckPeriodSeconds, 1, 3600),
+    maxLiveTraces: r.integer("tempo.maxLiveTraces", raw.maxLiveTraces, DEFAULTS.tempoMaxLiveTraces, 1000, 10_000_000),
+    replicas,
+    replicationFactor,
+    maxBlockDurationSeconds: r.integer("tempo.maxBlockDurationSeconds", raw.maxBlockDurationSeconds, DEFAULTS.tempoMaxBlockDurationSeconds, 10, 7200),
+    objectStorage: { ...objectStorage, ...(objectStorage.kind === "inStack" ? { bucket: objectStorage.bucket || `${PROJECT_NAME}-${stackName}`.toLowerCase().replace(/[^a-z0-9.-]/g, "-").slice(0, 63) } : {}) },
+  };
+}
+
+function readObjectStorage(r: Reader, raw: Record<string, unknown>, microservices: boolean): ObjectStorageConfig {
+  const fields = ["kind", "endpoint", "bucket", "region", "accessKeyId", "caCertificate"];
+  r.unknownFields("tempo.objectStorage", raw, fields);
+  const kind = raw.kind ?? "inStack";
+  const region = r.string("tempo.objectStorage.region", raw.region, DEFAULTS.objectStorageRegion);
+  const bucket = raw.bucket === undefined ? "" : r.string("tempo.objectStorage.bucket", raw.bucket, "");
+  if (bucket !== "" && !S3_BUCKET.test(bucket)) {
+    r.problem("tempo.objectStorage.bucket", `"${bucket}" is not a valid S3 bucket name.`, "use 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit.");
+  }
+  if (kind === "inStack") {
+    for (const field of ["endpoint", "accessKeyId", "caCertificate"]) {
+      if (raw[field] !== undefined) {
+        r.problem(`tempo.objectStorage.${field}`, "applies to an external store only; the in-stack store's endpoint, keys and CA are the stack's own.", `remove it, or set tempo.objectStorage.kind to external.`);
+      }
+    }
+    if (microservices && r.has("objectStorageSecretAccessKey")) {
+      r.problem("objectStorageSecretAccessKey", "is set while the object store is the in-stack one, whose keys the stack generates.", "remove it (`pulumi config rm objectStorageSecretAccessKey`), or set tempo.objectStorage.kind to external.");
+    }
+    return { kind: "inStack", bucket, region };
+  }
+  if (kind !== "external") {
+    r.problem("tempo.objectStorage.kind", `unknown object storage ${JSON.stringify(kind)}.`, "set it to inStack (a SeaweedFS container of the stack) or external (an S3-compatible endpoint you run).");
+    return { kind: "inStack", bucket, region };
+  }
+  const endpoint = r.string("tempo.objectStorage.endpoint", raw.endpoint, "s3.example.com:443");
+  if (raw.endpoint === undefined) {
+    r.problem("tempo.objectStorage.endpoint", "is required for an external store.", "set it to the store's host:port, e.g. s3.eu-west-1.amazonaws.com:443.");
+  } else if (/^[a-z]+:\/\//i.test(endpoint)) {
+    r.problem(
+      "tempo.objectStorage.endpoint",
+      `"${endpoint}" has a scheme; Tempo's S3 client takes a plain host:port and fails on a URL (grafana/tempo#3696). TLS is always on and verified.`,
+      `set it to "${endpoint.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "")}".`,
+    );
+  } else if (!HOST_PORT.test(endpoint)) {
+    r.problem("tempo.objectStorage.endpoint", `"${endpoint}" is not host:port.`, "set it to the store's host name and port, e.g. s3.eu-west-1.amazonaws.com:443.");
+  }
+  if (bucket === "") r.problem("tempo.objectStorage.bucket", "is required for an external store.", "name the bucket Tempo writes its blocks to (it must exist).");
+  const accessKeyId = r.string("tempo.objectStorage.accessKeyId", raw.accessKeyId, "missing");
+  if (raw.accessKeyId === undefined) r.problem("tempo.objectStorage.accessKeyId", "is required for an external store.", "set the access key id Tempo signs its requests with.");
+  if (!r.has("objectStorageSecretAccessKey")) {
+    r.problem("objectStorageSecretAccessKey", "is not set, and an external store needs the secret of tempo.objectStorage.accessKeyId.", "run `pulumi config set --secret objectStorageSecretAccessKey <secret>`.");
+  }
+  let caCertificate: string | undefined;
+  if (raw.caCertificate !== undefined) {
+    caCertificate = r.string("tempo.objectStorage.caCertificate", raw.caCertificate, "");
+    if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(caCertificate)) {
+      r.problem("tempo.objectStorage.caCertificate", "is not a PEM certificate.", "paste the PEM of the CA that signed the store's certificate, or remove it to trust the image's system CAs.");
+      caCertificate = undefined;
+    }
+  }
+  return { kind: "external", endpoint, bucket, region, accessKeyId, ...(caCertificate ? { caCertificate } : {}) };
 }

@@ -11,6 +11,10 @@ export const CONTAINER_PORTS = {
   tempoInternalGrpc: 9095,
   tempoOtlpGrpc: 4317,
   tempoOtlpHttp: 4318,
+  /** Gossip of Tempo's rings (memberlist, TCP under TLS), microservices mode. */
+  tempoMemberlist: 7946,
+  /** The in-stack object store's S3 API (SeaweedFS' default). */
+  objectStoreS3: 8333,
   collectorOtlpGrpc: 4317,
   collectorOtlpHttp: 4318,
   collectorHealthCheck: 13133,
@@ -30,6 +34,8 @@ export const DEFAULT_IMAGES = {
   collector: "otel/opentelemetry-collector-contrib:0.159.0",
   grafana: "grafana/grafana:12.3.1",
   prometheus: "prom/prometheus:v3.5.0",
+  /** SeaweedFS 4.53 (Apache-2.0): the in-stack S3 store of microservices mode. */
+  objectStore: "chrislusf/seaweedfs:4.53",
 } as const;
 
 /**
@@ -38,6 +44,14 @@ export const DEFAULT_IMAGES = {
  */
 export const IMAGE_UIDS = {
   tempo: 10001,
+  tempoDistributor: 10001,
+  tempoIngester: 10001,
+  tempoQueryFrontend: 10001,
+  tempoQuerier: 10001,
+  tempoCompactor: 10001,
+  tempoMetricsGenerator: 10001,
+  /** SeaweedFS' image owns /data as uid 1000 ("seaweed"); its entrypoint script, skipped here, would su-exec to it. */
+  objectStore: 1000,
   collector: 10001,
   app: 1000,
   appBackend: 1000,
@@ -85,6 +99,14 @@ export const COLLECTOR_IMAGE_BUILD = {
  */
 export const STOP_TIMEOUT_SECONDS = {
   tempo: 30,
+  tempoDistributor: 30,
+  /** An ingester leaving the ring hands nothing over (its WAL replays on start), but flushes what it can. */
+  tempoIngester: 30,
+  tempoQueryFrontend: 30,
+  tempoQuerier: 30,
+  tempoCompactor: 30,
+  tempoMetricsGenerator: 30,
+  objectStore: 10,
   collector: 20,
   app: 10,
   appBackend: 10,
@@ -98,6 +120,16 @@ export const CONTAINER_PATHS = {
     configFile: "/etc/tempo/tempo.yaml",
     tlsDir: "/etc/tempo/tls",
     dataDir: "/var/tempo",
+    /** The CA of an external object store, when the stack file names one. */
+    objectStorageCaFile: "/etc/tempo/tls/object-storage-ca.crt",
+  },
+  objectStore: {
+    tlsDir: "/etc/seaweedfs/tls",
+    dataDir: "/data",
+    /** SeaweedFS' S3 identities (`-s3.config`): the access keys; a secret file. */
+    identitiesFile: "/etc/seaweedfs/s3-identities.json",
+    /** curl's config with the bucket owner's key pair, read by the healthcheck that creates the bucket. */
+    bucketOwnerCurlConfig: "/etc/seaweedfs/bucket-owner.curlrc",
   },
   collector: {
     configFile: "/etc/otelcol-contrib/config.yaml",
@@ -135,6 +167,13 @@ export const DEFAULTS = {
   },
   networkAliases: {
     tempo: "tempo",
+    tempoDistributor: "tempo-distributor",
+    tempoIngester: "tempo-ingester",
+    tempoQueryFrontend: "tempo-query-frontend",
+    tempoQuerier: "tempo-querier",
+    tempoCompactor: "tempo-compactor",
+    tempoMetricsGenerator: "tempo-metrics-generator",
+    objectStore: "object-store",
     collector: "otel-collector",
     app: "app",
     appBackend: "app-backend",
@@ -155,7 +194,19 @@ export const DEFAULTS = {
    * ingestion rate limit (15 MB/s by default) times those seconds.
    */
   tempoMaxLiveTraces: 100_000,
+  /** Microservices mode: the issue's topology (two distributors, three ingesters, two queriers). */
+  tempoReplicas: { distributor: 2, ingester: 3, querier: 2 },
+  tempoReplicationFactor: 3,
+  /** Tempo's own default (30 m): how long an ingester's head block may grow before it is flushed. */
+  tempoMaxBlockDurationSeconds: 1800,
+  objectStorageRegion: "us-east-1",
   verificationTraces: 10,
   verificationMinFraction: 1,
   verificationDeadlineSeconds: 180,
 } as const;
+
+/**
+ * The network alias every container of microservices-mode Tempo shares: memberlist joins the ring
+ * through it (DNS answers with all of them) and checks each peer's certificate against it.
+ */
+export const TEMPO_GOSSIP_ALIAS = "tempo-gossip-ring";

@@ -8,9 +8,10 @@ import type { StackModel } from "./types";
 
 export { assembleStackModel, buildStackModel, buildTopology } from "./build";
 export { PROJECT_NAME, CONTAINER_PORTS } from "./constants";
-export { parseStackConfig, imagePinProblem, KNOWN_SETTINGS, SERVICE_IDS, TLS_MODES } from "./config";
+export { parseStackConfig, imagePinProblem, KNOWN_SETTINGS, COMPONENT_IDS, TEMPO_MODES, TLS_MODES } from "./config";
+export type { ObjectStorageConfig, ReplicatedTempoTarget } from "./config";
 export { StackConfigError } from "./errors";
-export { fileContentFrom, imageKey } from "./services";
+export { fileContentFrom, imageKey, instancesOfComponent, isTempoComponent, singleInstance, TEMPO_MICROSERVICES, TEMPO_MICROSERVICE_IDS } from "./services";
 export type { TlsMaterialSource } from "./services";
 export type { ConfigProblem } from "./errors";
 export * from "./types";

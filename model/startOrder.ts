@@ -1,35 +1,36 @@
-import type { ServiceId } from "./config";
-import type { LinkModel, ServiceModel } from "./types";
+import type { InstanceId, LinkModel, ServiceModel } from "./types";
 
 /**
- * For each service, the services whose containers must be up before it starts: the servers of its
- * links marked `clientStartsAfterServer`. Everything else starts at once, so the deployment's
- * critical path is the longest chain of real needs, not a fixed list.
+ * For each container, the containers that must be up before it starts: every replica of the
+ * servers of its component's links marked `clientStartsAfterServer`. Everything else starts at
+ * once, so the deployment's critical path is the longest chain of real needs, not a fixed list.
  */
-export function startDependencies(services: Record<ServiceId, Pick<ServiceModel, "id">>, links: readonly LinkModel[]): Record<ServiceId, ServiceId[]> {
-  const ids = Object.keys(services) as ServiceId[];
-  const dependencies = {} as Record<ServiceId, ServiceId[]>;
-  for (const id of ids) {
-    const servers = links
-      .filter((link) => link.client === id && link.clientStartsAfterServer && link.server !== id)
-      .map((link) => link.server);
-    dependencies[id] = [...new Set(servers)].sort();
+export function startDependencies(services: Record<InstanceId, Pick<ServiceModel, "id" | "component">>, links: readonly LinkModel[]): Record<InstanceId, InstanceId[]> {
+  const all = Object.values(services);
+  const dependencies: Record<InstanceId, InstanceId[]> = {};
+  for (const service of all) {
+    const servers = new Set(
+      links
+        .filter((link) => link.client === service.component && link.clientStartsAfterServer && link.server !== service.component)
+        .map((link) => link.server),
+    );
+    dependencies[service.id] = all.filter((other) => servers.has(other.component)).map((other) => other.id).sort();
   }
   return dependencies;
 }
 
 /**
- * The services in an order where each comes after everything it starts after (a topological order,
- * ties broken by the services' own order). A cycle is a model bug: no deployment could start it.
+ * The containers in an order where each comes after everything it starts after (a topological
+ * order, ties broken by the containers' own order). A cycle is a model bug: no deployment could start it.
  */
-export function startOrder(dependencies: Record<ServiceId, readonly ServiceId[]>): ServiceId[] {
-  const ids = Object.keys(dependencies) as ServiceId[];
-  const ordered: ServiceId[] = [];
-  const placed = new Set<ServiceId>();
+export function startOrder(dependencies: Record<InstanceId, readonly InstanceId[]>): InstanceId[] {
+  const ids = Object.keys(dependencies);
+  const ordered: InstanceId[] = [];
+  const placed = new Set<InstanceId>();
   while (ordered.length < ids.length) {
-    const ready = ids.find((id) => !placed.has(id) && dependencies[id].every((dep) => placed.has(dep)));
+    const ready = ids.find((id) => !placed.has(id) && (dependencies[id] ?? []).every((dep) => placed.has(dep)));
     if (ready === undefined) {
-      const stuck = ids.filter((id) => !placed.has(id)).map((id) => `${id} <- ${dependencies[id].join(", ")}`);
+      const stuck = ids.filter((id) => !placed.has(id)).map((id) => `${id} <- ${(dependencies[id] ?? []).join(", ")}`);
       throw new Error(`model bug: the links' start dependencies form a cycle: ${stuck.join("; ")}`);
     }
     ordered.push(ready);

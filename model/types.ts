@@ -1,8 +1,15 @@
-import type { AppImageSource, HostPortName, ServiceId, StackConfig, TlsMode } from "./config";
+import type { AppImageSource, ComponentId, HostPortName, StackConfig, TempoMode, TlsMode } from "./config";
 
-export type { AppImageSource, HostPortName, ServiceId, StackConfig, TlsMode };
+export type { AppImageSource, ComponentId, HostPortName, StackConfig, TempoMode, TlsMode };
 
-export type Protocol = "grpc" | "http";
+/**
+ * One container of a component: the component's id when it runs once (so a monolithic stack keeps
+ * its resource names), `<component>-<n>` for each replica of a replicated one.
+ */
+export type InstanceId = string;
+
+/** `memberlist`: Tempo's ring gossip (hashicorp/memberlist over TCP, TLS when enabled). */
+export type Protocol = "grpc" | "http" | "memberlist";
 
 /** Whether a TLS server demands a client certificate signed by the stack CA. */
 export type ClientAuth = "required" | "none";
@@ -34,6 +41,9 @@ export interface CertificateSpec {
 /** The config files the renderers in configs/ write; the model only says which one goes where. */
 export type RenderedConfigKind = "tempo" | "collector" | "prometheus" | "prometheusWeb";
 
+/** Files that hold the in-stack object store's key pair: rendered by configs/ from the Pulumi secrets. */
+export type ObjectStoreCredentialsFormat = "seaweedfsIdentities" | "curlConfig";
+
 /**
  * Where a file's bytes come from. PEMs are resolved by the PKI component, never held in the model.
  * A `config` file is declared by the model and rendered by configs/renderStackConfigs, which turns
@@ -43,8 +53,9 @@ export type FileContent =
   | { kind: "config"; config: RenderedConfigKind }
   | { kind: "text"; text: string }
   | { kind: "caCertificate" }
-  | { kind: "serviceCertificate"; service: ServiceId }
-  | { kind: "servicePrivateKey"; service: ServiceId };
+  | { kind: "serviceCertificate"; service: InstanceId }
+  | { kind: "servicePrivateKey"; service: InstanceId }
+  | { kind: "objectStoreCredentials"; format: ObjectStoreCredentialsFormat };
 
 /**
  * A file uploaded into a container before it starts. Always root:root (the Docker provider can set
@@ -57,7 +68,12 @@ export interface ContainerFile {
   mode: string;
 }
 
-export type EnvValue = { kind: "text"; value: string } | { kind: "grafanaAdminPassword" };
+/** Secret values come from Pulumi secrets when the container is declared, never from the model. */
+export type EnvValue =
+  | { kind: "text"; value: string }
+  | { kind: "grafanaAdminPassword" }
+  | { kind: "objectStorageAccessKeyId" }
+  | { kind: "objectStorageSecretAccessKey" };
 
 export interface VolumeMount {
   /** Docker volume name: carries the stack name so stacks do not share data. */
@@ -87,13 +103,21 @@ export interface StopModel {
 }
 
 export interface ServiceModel {
-  id: ServiceId;
-  /** Docker container name: `<stack>-<alias>`. */
+  id: InstanceId;
+  component: ComponentId;
+  /** 1-based replica number of a replicated component; absent for a component that runs once. */
+  replica?: number;
+  /** Docker container name: `<stack>-<alias>`, `<stack>-<alias>-<n>` for a replica. */
   containerName: string;
+  /** The component's alias (shared by its replicas: DNS answers with all of them), then the replica's own. */
   networkAlias: string;
+  /** Every name the container answers to on the stack network, `networkAlias` first. */
+  networkAliases: string[];
   image: ImageModel;
   /** `uid:gid` the process runs as: the image's uid, group 0 (which may read the uploaded files). */
   user: string;
+  /** Replaces the image's entrypoint when set. */
+  entrypoint?: string[];
   command: string[];
   env: Record<string, EnvValue>;
   ports: PortModel[];
@@ -106,7 +130,7 @@ export interface ServiceModel {
 }
 
 /** Who opens a connection: a service, or a program on the Docker host (verifier, browser, Grafana provider). */
-export type LinkClient = ServiceId | "host";
+export type LinkClient = ComponentId | "host";
 
 /**
  * One connection the stack relies on, as its client is configured to make it.
@@ -116,8 +140,13 @@ export interface LinkModel {
   id: string;
   description: string;
   client: LinkClient;
-  server: ServiceId;
+  server: ComponentId;
   serverPortName: string;
+  /**
+   * The name of each of the server's replicas, for clients that must reach every one (Prometheus
+   * scrapes each, memberlist gossips with each); `dialHost` reaches any one of them.
+   */
+  serverInstanceHosts: string[];
   /** The deployment starts the client only once the server's container is up (and healthy, where it has a healthcheck). */
   clientStartsAfterServer: boolean;
   protocol: Protocol;
@@ -143,12 +172,15 @@ export interface StackModel {
   config: StackConfig;
   stackName: string;
   networkName: string;
-  services: Record<ServiceId, ServiceModel>;
+  /** Every container of the stack, by instance id. */
+  services: Record<InstanceId, ServiceModel>;
+  /** The components this stack runs (which depends on tempo.mode and the object storage). */
+  components: ComponentId[];
   links: LinkModel[];
-  /** Per service, the services whose containers must be up before it starts (from the links). */
-  startsAfter: Record<ServiceId, ServiceId[]>;
-  /** Every service once, each after all it starts after: the order containers are declared in. */
-  startOrder: ServiceId[];
+  /** Per container, the containers that must be up before it starts (from the links). */
+  startsAfter: Record<InstanceId, InstanceId[]>;
+  /** Every container once, each after all it starts after: the order containers are declared in. */
+  startOrder: InstanceId[];
   ca: { commonName: string; validityHours: number; earlyRenewalHours: number };
   /** The certificate the stack issues for programs on the host (verifier, users' services) under mutual TLS. */
   hostClientCertificate: CertificateSpec;
@@ -159,6 +191,7 @@ export interface StackModel {
 /** What the config renderers read: topology without the rendered files. A StackModel is one too. */
 export interface StackTopology {
   config: StackConfig;
-  services: Record<ServiceId, Omit<ServiceModel, "files" | "env" | "command" | "healthcheck">>;
+  services: Record<InstanceId, Omit<ServiceModel, "files" | "env" | "command" | "healthcheck" | "entrypoint">>;
+  components: ComponentId[];
   links: LinkModel[];
 }

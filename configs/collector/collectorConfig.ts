@@ -2,7 +2,7 @@ import { parse } from "yaml";
 import { renderConfigYaml } from "../yaml";
 import { CONTAINER_PATHS, CONTAINER_PORTS } from "../../model/constants";
 import { linkById, LOOPBACK_ADDRESS } from "../../model/links";
-import { portOf, tlsFilePaths } from "../../model/services";
+import { portOf, singleInstance, tlsFilePaths } from "../../model/services";
 import type { LinkModel, StackTopology } from "../../model/types";
 
 /** Exporter type for OTLP over gRPC in collector >= v0.144.0 (`otlp` is a deprecated alias). */
@@ -22,7 +22,7 @@ function exporterTls(link: LinkModel): Record<string, unknown> {
 }
 
 export function renderCollectorConfig(model: StackTopology): string {
-  const collector = model.services.collector;
+  const collector = singleInstance(model.services, "collector");
   const tls = tlsFilePaths("collector");
   // configtls: a client CA on a server makes it require and verify client certificates.
   const serverTls = (portName: string): Record<string, unknown> => ({
@@ -31,6 +31,10 @@ export function renderCollectorConfig(model: StackTopology): string {
     ...(portOf(collector, portName).clientAuth === "required" ? { client_ca_file: tls.caFile } : {}),
   });
   const toTempo = linkById(model.links, "collector-to-tempo");
+  // Several distributors share one alias: gRPC's DNS resolver takes every address behind it and
+  // round_robin spreads the exporter's calls over all of them (one connection per distributor),
+  // instead of pinning every span to whichever address came first.
+  const balanced = toTempo.serverInstanceHosts.length > 1;
 
   const document = {
     receivers: {
@@ -49,7 +53,8 @@ export function renderCollectorConfig(model: StackTopology): string {
     },
     exporters: {
       [TEMPO_EXPORTER_ID]: {
-        endpoint: `${toTempo.dialHost}:${toTempo.dialPort}`,
+        endpoint: balanced ? `dns:///${toTempo.dialHost}:${toTempo.dialPort}` : `${toTempo.dialHost}:${toTempo.dialPort}`,
+        ...(balanced ? { balancer_name: "round_robin" } : {}),
         tls: exporterTls(toTempo),
         // The exporter gzips by default. Collector and Tempo share one Docker network on one host,
         // where bytes cost nothing and gzip costs CPU at both ends (bench before/after in issue 10).

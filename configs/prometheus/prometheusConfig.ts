@@ -1,25 +1,32 @@
 import { renderConfigYaml } from "../yaml";
-import { linkById } from "../../model/links";
-import { portOf, tlsFilePaths } from "../../model/services";
-import type { StackTopology } from "../../model/types";
+import { portOf, singleInstance, tlsFilePaths } from "../../model/services";
+import type { LinkModel, StackTopology } from "../../model/types";
 
-/** Scrape config: Tempo's /metrics over HTTPS, verified against the stack CA. */
+/**
+ * The scrape job of one Tempo component: every replica by its own name (so each ingester's
+ * counters are their own series, `instance` telling them apart), each verified against the stack
+ * CA under the name all its replicas' certificates carry.
+ */
+function scrapeJob(jobName: string, scrape: LinkModel): Record<string, unknown> {
+  return {
+    job_name: jobName,
+    scheme: scrape.tls === "tls" ? "https" : "http",
+    tls_config: {
+      ca_file: scrape.clientCaFile,
+      server_name: scrape.serverName,
+      ...(scrape.clientCertificate ? { cert_file: scrape.clientCertificate.certFile, key_file: scrape.clientCertificate.keyFile } : {}),
+    },
+    static_configs: [{ targets: scrape.serverInstanceHosts.map((host) => `${host}:${scrape.dialPort}`) }],
+  };
+}
+
+/** Scrape config: Tempo's /metrics over HTTPS (each of its containers in microservices mode). */
 export function renderPrometheusConfig(model: StackTopology): string {
-  const scrape = linkById(model.links, "prometheus-to-tempo");
+  const scrapes = model.links.filter((link) => link.client === "prometheus" && link.serverPortName === "httpApi");
   const document = {
     global: { scrape_interval: "10s", evaluation_interval: "10s" },
-    scrape_configs: [
-      {
-        job_name: "tempo",
-        scheme: scrape.tls === "tls" ? "https" : "http",
-        tls_config: {
-          ca_file: scrape.clientCaFile,
-          server_name: scrape.serverName,
-          ...(scrape.clientCertificate ? { cert_file: scrape.clientCertificate.certFile, key_file: scrape.clientCertificate.keyFile } : {}),
-        },
-        static_configs: [{ targets: [`${scrape.dialHost}:${scrape.dialPort}`] }],
-      },
-    ],
+    // Monolithic Tempo keeps its job name "tempo"; each microservice's job is its alias.
+    scrape_configs: scrapes.map((scrape) => scrapeJob(scrape.server === "tempo" ? "tempo" : model.config.networkAliases[scrape.server], scrape)),
   };
   return renderConfigYaml(model.config.stackName, document);
 }
@@ -27,7 +34,7 @@ export function renderPrometheusConfig(model: StackTopology): string {
 /** Prometheus' own listener serves HTTPS with its certificate (`--web.config.file`). */
 export function renderPrometheusWebConfig(model: StackTopology): string {
   const tls = tlsFilePaths("prometheus");
-  const clientAuth = portOf(model.services.prometheus, "http").clientAuth;
+  const clientAuth = portOf(singleInstance(model.services, "prometheus"), "http").clientAuth;
   return renderConfigYaml(model.config.stackName, {
     tls_server_config: {
       cert_file: tls.certFile,

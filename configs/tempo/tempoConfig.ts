@@ -1,7 +1,7 @@
 import { renderConfigYaml } from "../yaml";
-import { CONTAINER_PATHS } from "../../model/constants";
+import { CONTAINER_PATHS, PROJECT_NAME } from "../../model/constants";
 import { linkById, linkUrl } from "../../model/links";
-import { portOf, tlsFilePaths } from "../../model/services";
+import { instancesOfComponent, portOf, singleInstance, tlsFilePaths } from "../../model/services";
 import type { LinkModel, PortModel, StackTopology } from "../../model/types";
 
 /**
@@ -71,7 +71,11 @@ function remoteWrite(link: LinkModel): Record<string, unknown> {
 }
 
 export function renderTempoConfig(model: StackTopology): string {
-  const tempo = model.services.tempo;
+  return model.config.tempo.mode === "monolithic" ? renderMonolithicTempoConfig(model) : renderMicroservicesTempoConfig(model);
+}
+
+function renderMonolithicTempoConfig(model: StackTopology): string {
+  const tempo = singleInstance(model.services, "tempo");
   const tls = tlsFilePaths("tempo");
   const internal = linkById(model.links, "tempo-internal");
   const httpApi = portOf(tempo, "httpApi");
@@ -159,4 +163,159 @@ export function renderTempoConfig(model: StackTopology): string {
     usage_report: { reporting_enabled: false },
   };
   return renderConfigYaml(model.config.stackName, document);
+}
+
+/** A dskit gRPC client of one link: TLS verified against the stack CA, with the client's own certificate. */
+function dskitGrpcClient(link: LinkModel): Record<string, unknown> {
+  if (link.tls !== "tls") throw new Error(`model bug: ${link.id} crosses the network in microservices mode and must be TLS`);
+  return internalGrpcClient(link);
+}
+
+/**
+ * Memberlist (dskit kv/memberlist): every Tempo container gossips the rings over TCP with TLS, each
+ * peer verified against the stack CA under the gossip alias all their certificates carry. The
+ * cluster label is the stack's own, so two stacks on one network never merge their rings
+ * (grafana/tempo#4273): a packet with another label is dropped.
+ */
+function memberlist(link: LinkModel, clusterLabel: string): Record<string, unknown> {
+  if (link.tls !== "tls" || !link.clientCertificate) throw new Error("model bug: memberlist gossip is always mutual TLS");
+  return {
+    bind_port: link.dialPort,
+    // `dns+` resolves every A record of the alias: one join address reaches every container.
+    join_members: [`dns+${link.dialHost}:${link.dialPort}`],
+    cluster_label: clusterLabel,
+    cluster_label_verification_disabled: false,
+    tls_enabled: true,
+    tls_cert_path: link.clientCertificate.certFile,
+    tls_key_path: link.clientCertificate.keyFile,
+    tls_ca_path: link.clientCaFile,
+    tls_server_name: link.serverName,
+  };
+}
+
+const MEMBERLIST_RING = { kvstore: { store: "memberlist" } };
+
+/**
+ * Tempo's S3 client: endpoint as plain host:port (a scheme breaks it, grafana/tempo#3696), TLS always
+ * on and verified (the client never sets `insecure`). The key pair comes from the environment.
+ */
+function s3Storage(model: StackTopology): Record<string, unknown> {
+  const storage = model.config.tempo.objectStorage;
+  if (storage.kind === "external") {
+    return {
+      bucket: storage.bucket,
+      endpoint: storage.endpoint,
+      region: storage.region,
+      ...(storage.caCertificate ? { tls_ca_path: CONTAINER_PATHS.tempo.objectStorageCaFile } : {}),
+    };
+  }
+  const link = model.links.find((l) => l.server === "objectStore");
+  if (!link || !link.clientCertificate) throw new Error("model bug: the in-stack object store is reached over mutual TLS");
+  return {
+    bucket: storage.bucket,
+    endpoint: `${link.dialHost}:${link.dialPort}`,
+    region: storage.region,
+    // SeaweedFS serves buckets by path, not by virtual host names Docker's DNS does not know.
+    forcepathstyle: true,
+    tls_ca_path: link.clientCaFile,
+    tls_server_name: link.serverName,
+    tls_cert_path: link.clientCertificate.certFile,
+    tls_key_path: link.clientCertificate.keyFile,
+  };
+}
+
+/**
+ * One config for every microservice (each picks its part with `-target`), as in Tempo's
+ * example/docker-compose/distributed: servers, clients, rings and storage in one place.
+ */
+function renderMicroservicesTempoConfig(model: StackTopology): string {
+  const { config } = model;
+  const anyTempo = instancesOfComponent(model.services, "tempoDistributor")[0];
+  if (!anyTempo) throw new Error("model bug: microservices mode without a distributor");
+  const tls = tlsFilePaths("tempoDistributor");
+  const httpApi = portOf(anyTempo, "httpApi");
+  const internalGrpc = portOf(anyTempo, "internalGrpc");
+  const otlpGrpc = portOf(anyTempo, "otlpGrpc");
+  const otlpHttp = portOf(anyTempo, "otlpHttp");
+  const dataDir = CONTAINER_PATHS.tempo.dataDir;
+  const toIngesters = linkById(model.links, "tempo-distributor-to-ingester");
+  const toGenerator = linkById(model.links, "tempo-distributor-to-metrics-generator");
+  const toFrontend = linkById(model.links, "tempo-querier-to-query-frontend");
+  const gossip = linkById(model.links, "tempo-memberlist");
+  const toPrometheus = linkById(model.links, "tempo-to-prometheus-remote-write");
+
+  const document = {
+    server: {
+      http_listen_address: "0.0.0.0",
+      http_listen_port: httpApi.containerPort,
+      grpc_listen_address: "0.0.0.0",
+      grpc_listen_port: internalGrpc.containerPort,
+      log_level: "info",
+      graceful_shutdown_timeout: "10s",
+      http_tls_config: dskitServerTls(httpApi, tls.certFile, tls.keyFile, tls.caFile),
+      grpc_tls_config: dskitServerTls(internalGrpc, tls.certFile, tls.keyFile, tls.caFile),
+    },
+    memberlist: memberlist(gossip, `${PROJECT_NAME}-${config.stackName}`),
+    distributor: {
+      ring: MEMBERLIST_RING,
+      receivers: {
+        otlp: {
+          protocols: {
+            grpc: { endpoint: `0.0.0.0:${otlpGrpc.containerPort}`, ...receiverTls(otlpGrpc, tls.certFile, tls.keyFile, tls.caFile) },
+            http: { endpoint: `0.0.0.0:${otlpHttp.containerPort}`, ...receiverTls(otlpHttp, tls.certFile, tls.keyFile, tls.caFile) },
+          },
+        },
+      },
+    },
+    ingester: {
+      lifecycler: {
+        ring: { ...MEMBERLIST_RING, replication_factor: config.tempo.replicationFactor },
+      },
+      trace_idle_period: `${config.tempo.traceIdlePeriodSeconds}s`,
+      flush_check_period: `${config.tempo.flushCheckPeriodSeconds}s`,
+      max_block_duration: `${config.tempo.maxBlockDurationSeconds}s`,
+    },
+    // Distributors and queriers dial every ingester by its ring address (an IP): each ingester's
+    // certificate carries the ingesters' shared alias, which is the name checked.
+    ingester_client: { grpc_client_config: dskitGrpcClient(toIngesters) },
+    metrics_generator_client: { grpc_client_config: dskitGrpcClient(toGenerator) },
+    metrics_generator: {
+      ring: MEMBERLIST_RING,
+      registry: {
+        collection_interval: GENERATOR_COLLECTION_INTERVAL,
+        external_labels: { source: "tempo", stack: config.stackName },
+      },
+      storage: {
+        path: `${dataDir}/generator/wal`,
+        remote_write: [remoteWrite(toPrometheus)],
+        remote_write_flush_deadline: "10s",
+      },
+    },
+    querier: {
+      frontend_worker: {
+        frontend_address: `${toFrontend.dialHost}:${toFrontend.dialPort}`,
+        grpc_client_config: dskitGrpcClient(toFrontend),
+      },
+    },
+    compactor: {
+      ring: MEMBERLIST_RING,
+    },
+    storage: {
+      trace: {
+        backend: "s3",
+        s3: s3Storage(model),
+        wal: { path: `${dataDir}/wal` },
+        // How soon queriers and the compactor see blocks the ingesters flushed (Tempo's default: 5 m).
+        blocklist_poll: "30s",
+      },
+    },
+    overrides: {
+      defaults: {
+        metrics_generator: { processors: [...METRICS_GENERATOR_PROCESSORS] },
+        ingestion: { max_traces_per_user: config.tempo.maxLiveTraces },
+      },
+    },
+    usage_report: { reporting_enabled: false },
+  };
+  return renderConfigYaml(config.stackName, document);
 }

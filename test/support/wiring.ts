@@ -2,7 +2,7 @@ import { parse } from "yaml";
 import { grafanaDatasources } from "../../configs/grafana/datasources";
 import { renderStackConfigs } from "../../configs/renderStackConfigs";
 import { canReadRootOwned, OTHER_USER, parseUser } from "./filePermissions";
-import type { ContainerFile, FileContent, ServiceId, ServiceModel, StackModel } from "../../model";
+import type { ContainerFile, FileContent, InstanceId, ServiceModel, StackModel } from "../../model";
 
 /**
  * Wiring as the rendered files and environment actually say it, read back independently of the
@@ -13,7 +13,7 @@ import type { ContainerFile, FileContent, ServiceId, ServiceModel, StackModel } 
 export type Speaks = "otlp-grpc" | "otlp-http" | "tempo-internal-grpc" | "tempo-http-api" | "prometheus-http" | "prometheus-remote-write" | "grafana-http" | "app-http";
 
 export interface ObservedServer {
-  service: ServiceId;
+  service: InstanceId;
   speaks: Speaks;
   port: number;
   tls: boolean;
@@ -25,7 +25,7 @@ export interface ObservedServer {
 }
 
 export interface ObservedClient {
-  client: ServiceId;
+  client: InstanceId;
   speaks: Speaks;
   what: string;
   dialHost: string;
@@ -238,7 +238,7 @@ export function observedClients(declared: StackModel): ObservedClient[] {
   return clients;
 }
 
-function resolveServer(model: StackModel, client: ObservedClient): ServiceId | undefined {
+function resolveServer(model: StackModel, client: ObservedClient): InstanceId | undefined {
   if (client.dialHost === "127.0.0.1" || client.dialHost === "localhost") return client.client;
   return (Object.values(model.services) as ServiceModel[]).find((s) => s.networkAlias === client.dialHost || s.containerName === client.dialHost)?.id;
 }

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { renderStackConfigs } from "../../configs/renderStackConfigs";
-import { loadStackModelFromFile, SERVICE_IDS } from "../../model";
+import { loadStackModelFromFile } from "../../model";
 import { fakePem, ofType, PROJECT_DIR, runProgram, stackFiles, VERIFIED_REPORT, waitsFor } from "../support/pulumiMocks";
 import type { ProgramRun, RecordedResource } from "../support/pulumiMocks";
 import { canReadRootOwned as canRead, OTHER_USER, parseUser } from "../support/filePermissions";
@@ -38,6 +38,8 @@ describe("the program under mocks", () => {
     describe(`stack ${stack}`, () => {
       const model = loadStackModelFromFile(stack, PROJECT_DIR);
       const run = (): ProgramRun => runs.get(stack)!;
+      /** Every container of this stack's model (monolithic: six; microservices: every replica). */
+      const SERVICE_IDS = Object.keys(model.services);
 
       it("registers the whole stack", () => {
         const count = (type: string) => ofType(run(), type).length;
