@@ -153,6 +153,9 @@ export function deployStack(projectDir: string): StackOutputs {
       serviceGraphEdge: { client: model.config.appServiceName, server: model.config.appBackendServiceName },
       caCertificatePem: pki.caCertificatePem,
       ...(mutualTls ? { clientCertificate: pki.hostClient } : {}),
+      ...(model.config.tempo.mode === "microservices"
+        ? { distributed: { ingesters: model.config.tempo.replicas.ingester, replicationFactor: model.config.tempo.replicationFactor } }
+        : {}),
       traces: model.config.verification.traces,
       minFraction: model.config.verification.minFraction,
       deadlineSeconds: model.config.verification.deadlineSeconds,

@@ -15,6 +15,8 @@ export interface PostDeployVerificationArgs {
   caCertificatePem: pulumi.Input<string>;
   /** Under mutual TLS, the host client certificate the verifier presents to every endpoint. */
   clientCertificate?: { certificatePem: pulumi.Input<string>; privateKeyPem: pulumi.Input<string> };
+  /** Tempo in microservices mode: its ingesters and how many hold each trace (counters read through Prometheus). */
+  distributed?: { ingesters: number; replicationFactor: number };
   traces: number;
   minFraction: number;
   deadlineSeconds: number;
@@ -59,6 +61,9 @@ export class PostDeployVerification extends pulumi.ComponentResource {
           VERIFY_PROMETHEUS_URL: args.prometheusUrl,
           VERIFY_SERVICE_GRAPH_EDGE: `${args.serviceGraphEdge.client},${args.serviceGraphEdge.server}`,
           VERIFY_CA_PEM: args.caCertificatePem,
+          ...(args.distributed
+            ? { VERIFY_INGESTERS: String(args.distributed.ingesters), VERIFY_REPLICATION_FACTOR: String(args.distributed.replicationFactor) }
+            : {}),
           ...(args.clientCertificate
             ? { VERIFY_CLIENT_CERT_PEM: args.clientCertificate.certificatePem, VERIFY_CLIENT_KEY_PEM: pulumi.secret(args.clientCertificate.privateKeyPem) }
             : {}),

@@ -45,6 +45,10 @@ export const DIAGNOSIS_CODES = [
   'SPAN_METRICS_MISSING',
   'NO_SECOND_SERVICE',
   'SERVICE_GRAPH_EDGE_MISSING',
+  // Tempo in microservices mode (--ingesters): the ring and each ingester's own counters
+  'INGESTER_RING_INCOMPLETE',
+  'INGESTER_NOT_COUNTING',
+  'FLUSHES_FAILING',
 ] as const;
 
 export type DiagnosisCode = (typeof DIAGNOSIS_CODES)[number];
@@ -74,6 +78,8 @@ export interface DiagnoseInput {
   trafficKind: TrafficKind;
   tracesSent: number;
   minFraction: number;
+  /** Ingesters each trace is written to (Tempo's replication factor); the counters are their sum. */
+  copiesPerTrace?: number;
   tempoBefore: TempoCounters;
   tempoAfter: TempoCounters;
   collector?: { before: CollectorCounters; after: CollectorCounters };
@@ -139,7 +145,7 @@ export function diagnose(input: DiagnoseInput): DiagnoseResult {
   const choice = chooseTracesCreatedMetric(tempoBefore, tempoAfter);
   const d = tempoDelta(tempoBefore, tempoAfter, choice.metric);
   const cd = input.collector ? collectorDelta(input.collector.before, input.collector.after) : undefined;
-  const required = requiredRise(tracesSent, input.minFraction);
+  const required = requiredRise(tracesSent, input.minFraction) * (input.copiesPerTrace ?? 1);
   const riseOk = tracesSent > 0 && d.tracesCreated >= required;
   const verified = riseOk && lookup.found >= 1;
 

@@ -39,6 +39,13 @@ export interface VerifyOptions {
   serviceGraphEdge?: ServiceGraphEdge;
   /** pause between Prometheus queries while waiting for the span metrics and the edge (default 2000; not a flag) */
   prometheusPollIntervalMs?: number;
+  /**
+   * Tempo in microservices mode: its counters are spread over its containers, which publish no
+   * port, so they are read from Prometheus (which scrapes every one) through /federate. Each
+   * ingester must be ACTIVE in the ring and count the traces itself; their sum must rise by
+   * replicationFactor x traces x minFraction (every trace is written to that many ingesters).
+   */
+  distributed?: { ingesters: number; replicationFactor: number };
   /** traces to send */
   traces: number;
   /** fraction of the traces sent that the traces-created counter must rise by (0 < f <= 1) */
@@ -123,6 +130,8 @@ export interface CliArgs {
   collectorOtlpUrl?: string;
   prometheusUrl?: string;
   serviceGraphEdge?: string;
+  ingesters?: string;
+  replicationFactor?: string;
   traces?: string;
   minFraction?: string;
   deadlineSeconds?: string;
@@ -177,6 +186,12 @@ Options (environment fallback in brackets):
                                 after the traces are stored, wait for span metrics of CLIENT and the
                                 service-graph edge CLIENT -> SERVER in Prometheus; every 5th app request
                                 then asks the app to fail (fail=1)      [VERIFY_SERVICE_GRAPH_EDGE]
+  --ingesters N                 Tempo runs in microservices mode with N ingesters: its counters are read
+                                from Prometheus (--prometheus-url, /federate), every ingester must be
+                                ACTIVE in the ring and count the traces        [VERIFY_INGESTERS]
+  --replication-factor N        with --ingesters: copies of each trace (the ring's replication_factor);
+                                the ingesters' sum must rise by N x traces x min-fraction (default 1)
+                                                                        [VERIFY_REPLICATION_FACTOR]
   --traces N                    traces to send (default ${DEFAULTS.traces})              [VERIFY_TRACES]
   --min-fraction F              fraction of them the counter must rise by, 0 < F <= 1 (default ${DEFAULTS.minFraction})
                                                                         [VERIFY_MIN_FRACTION]
@@ -220,6 +235,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'collector-otlp-url': { type: 'string' },
         'prometheus-url': { type: 'string' },
         'service-graph-edge': { type: 'string' },
+        ingesters: { type: 'string' },
+        'replication-factor': { type: 'string' },
         traces: { type: 'string' },
         'min-fraction': { type: 'string' },
         'deadline-seconds': { type: 'string' },
@@ -255,6 +272,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   set('collectorOtlpUrl', v['collector-otlp-url']);
   set('prometheusUrl', v['prometheus-url']);
   set('serviceGraphEdge', v['service-graph-edge']);
+  set('ingesters', v.ingesters);
+  set('replicationFactor', v['replication-factor']);
   set('traces', v.traces);
   set('minFraction', v['min-fraction']);
   set('deadlineSeconds', v['deadline-seconds']);
@@ -566,6 +585,19 @@ export function resolveOptions(input: ResolveInput): VerifyOptions {
     throw new UsageError(
       '--prometheus-url needs --service-graph-edge CLIENT,SERVER (or VERIFY_SERVICE_GRAPH_EDGE): the services whose span metrics and edge are checked in Prometheus',
     );
+  }
+  const ingestersRaw = nonEmpty(args.ingesters) ?? nonEmpty(env['VERIFY_INGESTERS']);
+  const replicationRaw = nonEmpty(args.replicationFactor) ?? nonEmpty(env['VERIFY_REPLICATION_FACTOR']);
+  if (ingestersRaw !== undefined) {
+    const ingesters = parseNumber(ingestersRaw, '--ingesters', { integer: true, min: 1, max: 100 });
+    const replicationFactor = replicationRaw !== undefined ? parseNumber(replicationRaw, '--replication-factor', { integer: true, min: 1, max: 100 }) : 1;
+    if (replicationFactor > ingesters) throw new UsageError(`--replication-factor ${replicationFactor} is more than --ingesters ${ingesters}: no ring could hold that many copies`);
+    if (!options.prometheusUrl) {
+      throw new UsageError("--ingesters needs --prometheus-url https://HOST:PORT (or VERIFY_PROMETHEUS_URL): a distributed Tempo's counters are read from the Prometheus that scrapes its containers");
+    }
+    options.distributed = { ingesters, replicationFactor };
+  } else if (replicationRaw !== undefined) {
+    throw new UsageError('--replication-factor goes with --ingesters N (Tempo in microservices mode)');
   }
   const tenant = pick(args.tenant, 'VERIFY_TENANT', sd.tenant);
   if (tenant) options.tenant = tenant;

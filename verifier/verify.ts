@@ -34,6 +34,7 @@ import {
 import { type LookupOutcome, lookupTrace } from './traceLookup';
 import { driveApp } from './traffic';
 import { probeTlsEndpoint, type ProbeResult } from './collectorProbe';
+import { checkDistributed, type DistributedSummary, federateUrl, type IngesterView, readIngesterView } from './distributedCheck';
 
 export type Outcome = 'verified' | 'not_verified' | 'unreachable';
 export type Stage = 'ready' | 'metrics' | 'traffic' | 'poll' | 'done' | 'prometheus';
@@ -61,6 +62,8 @@ export interface MetricsSection {
 }
 
 export interface VerifyResult {
+  /** Tempo in microservices mode: the ring and each ingester's share of the traces. */
+  distributed?: DistributedSummary;
   outcome: Outcome;
   exitCode: ExitCode;
   /** where the run ended */
@@ -255,10 +258,13 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
   const clientCertificate = clientCertificateSummary(options);
   if (clientCertificate) result.clientCertificate = clientCertificate;
 
-  const metricsUrl = `${options.tempoUrl}/metrics`;
+  // A distributed Tempo's counters live in containers that publish nothing: Prometheus has them all.
+  const metricsUrl = options.distributed && options.prometheusUrl ? federateUrl(options.prometheusUrl) : `${options.tempoUrl}/metrics`;
+  let ingestersBefore: IngesterView | undefined;
+  let ingestersAfter: IngesterView | undefined;
 
   /** One /metrics reading. Throws Abort for TLS / not-Prometheus; HttpFailure for transient trouble. */
-  const readTempo = async (): Promise<{ counters: TempoCounters; generator: GeneratorCounters }> => {
+  const readTempo = async (): Promise<{ counters: TempoCounters; generator: GeneratorCounters; ingesters?: IngesterView }> => {
     let res;
     try {
       res = await client.request(metricsUrl, { timeoutMs: requestTimeout(), headers: { accept: 'text/plain;version=0.0.4', ...tenantHeaders } });
@@ -275,7 +281,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         throw new NotPrometheusError(`the body is ${contentType.split(';')[0]}, not Prometheus text exposition`);
       }
       const parsed = parsePrometheusText(res.body);
-      return { counters: readTempoCounters(parsed), generator: readGeneratorCounters(parsed) };
+      return { counters: readTempoCounters(parsed), generator: readGeneratorCounters(parsed), ...(options.distributed ? { ingesters: readIngesterView(parsed) } : {}) };
     } catch (err) {
       if (err instanceof NotPrometheusError) {
         throw new Abort('NOT_PROMETHEUS', EXIT_CODES.UNREACHABLE, `GET ${metricsUrl}: ${err.message}. Is --tempo-url Tempo's HTTP API (port 3200)?`, TEMPO_HTTP_KEYS, { contentType });
@@ -381,7 +387,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     let before: TempoCounters;
     let generatorBefore: GeneratorCounters;
     try {
-      ({ counters: before, generator: generatorBefore } = await readTempo());
+      ({ counters: before, generator: generatorBefore, ingesters: ingestersBefore } = await readTempo());
     } catch (err) {
       if (err instanceof HttpFailure) {
         throw new Abort('TEMPO_UNREACHABLE', EXIT_CODES.UNREACHABLE, `Tempo was ready but ${metricsUrl} failed: ${err.message}`, TEMPO_HTTP_KEYS);
@@ -542,6 +548,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         trafficKind,
         tracesSent: result.traceIds.length,
         minFraction: options.minFraction,
+        ...(options.distributed ? { copiesPerTrace: options.distributed.replicationFactor } : {}),
         tempoBefore: before,
         tempoAfter: after,
         ...(collectorBefore && collectorAfter ? { collector: { before: collectorBefore, after: collectorAfter } } : {}),
@@ -554,7 +561,9 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     for (;;) {
       await lookupSome(lookupsPerPoll);
       try {
-        after = (await readTempo()).counters;
+        const reading = await readTempo();
+        after = reading.counters;
+        ingestersAfter = reading.ingesters ?? ingestersAfter;
         afterReadings += 1;
       } catch (err) {
         if (!(err instanceof HttpFailure)) throw err;
@@ -584,6 +593,21 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     if (verdict.verified && pending.length > 0 && remaining() > 0) {
       progress.update(`verified; looking up the remaining ${pending.length} trace ids`);
       await lookupSome(pending.length);
+    }
+
+    // A distributed Tempo: the sum alone could hide an ingester out of the ring or never written to.
+    if (options.distributed && ingestersBefore && ingestersAfter) {
+      const checked = checkDistributed(ingestersBefore, ingestersAfter, {
+        ...options.distributed,
+        tracesSent: result.traceIds.length,
+        required: verdict.required,
+      });
+      result.distributed = checked.summary;
+      verdict.warnings.push(...checked.warnings);
+      if (checked.diagnoses.length > 0) {
+        verdict.diagnoses.push(...checked.diagnoses);
+        verdict.verified = false;
+      }
     }
 
     result.stage = 'done';

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { renderStackConfigs } from "../../configs/renderStackConfigs";
-import { loadStackModelFromFile } from "../../model";
+import { instancesOfComponent, isTempoComponent, loadStackModelFromFile } from "../../model";
 import { fakePem, ofType, PROJECT_DIR, runProgram, stackFiles, VERIFIED_REPORT, waitsFor } from "../support/pulumiMocks";
 import type { ProgramRun, RecordedResource } from "../support/pulumiMocks";
 import { canReadRootOwned as canRead, OTHER_USER, parseUser } from "../support/filePermissions";
@@ -40,6 +40,10 @@ describe("the program under mocks", () => {
       const run = (): ProgramRun => runs.get(stack)!;
       /** Every container of this stack's model (monolithic: six; microservices: every replica). */
       const SERVICE_IDS = Object.keys(model.services);
+      /** Tempo's containers: the single binary, or every replica of every microservice. */
+      const TEMPO_IDS = SERVICE_IDS.filter((id) => isTempoComponent(model.services[id]!.component));
+      const microservices = model.config.tempo.mode === "microservices";
+      const volumeNames = Object.values(model.services).flatMap((service) => service.volumes.map((v) => v.volumeName));
 
       it("registers the whole stack", () => {
         const count = (type: string) => ofType(run(), type).length;
@@ -48,9 +52,10 @@ describe("the program under mocks", () => {
         assert.equal(count("tls:index/privateKey:PrivateKey"), SERVICE_IDS.length + 2);
         assert.equal(count("tls:index/locallySignedCert:LocallySignedCert"), SERVICE_IDS.length + 1);
         assert.equal(count("docker:index/network:Network"), 1);
-        assert.equal(count("docker:index/volume:Volume"), 2);
-        // Tempo, Grafana and Prometheus pulled; the app and the collector (with its queue directory) built.
-        assert.equal(count("docker:index/remoteImage:RemoteImage"), 3);
+        // Monolithic: Tempo's data and the collector's queue. Microservices: each ingester's WAL, the object store's data, the queue.
+        assert.equal(count("docker:index/volume:Volume"), microservices ? model.config.tempo.replicas.ingester + 2 : 2);
+        // Tempo (one image for all its containers), Grafana, Prometheus (and the object store) pulled; the app and the collector built.
+        assert.equal(count("docker:index/remoteImage:RemoteImage"), microservices ? 4 : 3);
         assert.equal(count("docker:index/image:Image"), 2);
         assert.deepEqual(ofType(run(), "docker:index/container:Container").map((c) => c.name).sort(), [...SERVICE_IDS].sort());
         assert.equal(count("pulumi:providers:grafana"), 1);
@@ -63,9 +68,15 @@ describe("the program under mocks", () => {
       it("names every container, network and volume after the stack", () => {
         for (const c of ofType(run(), "docker:index/container:Container")) assert.match(c.inputs.name as string, new RegExp(`^${stack}-`));
         assert.equal(ofType(run(), "docker:index/network:Network")[0]!.inputs.name, `${stack}-tracing-stack`);
-        assert.deepEqual(ofType(run(), "docker:index/volume:Volume").map((v) => v.inputs.name).sort(), [`${stack}-collector-queue`, `${stack}-tempo-data`]);
+        assert.deepEqual(
+          ofType(run(), "docker:index/volume:Volume").map((v) => v.inputs.name).sort(),
+          microservices
+            ? [`${stack}-collector-queue`, `${stack}-object-store-data`, ...[1, 2, 3].map((n) => `${stack}-tempo-ingester-data-${n}`)]
+            : [`${stack}-collector-queue`, `${stack}-tempo-data`],
+        );
         for (const c of ofType(run(), "docker:index/container:Container")) {
-          assert.deepEqual(c.inputs.networksAdvanced, [{ name: `${stack}-tracing-stack`, aliases: [model.services[c.name as "tempo"].networkAlias] }]);
+          assert.deepEqual(c.inputs.networksAdvanced, [{ name: `${stack}-tracing-stack`, aliases: model.services[c.name]!.networkAliases }]);
+          assert.equal(c.inputs.name, model.services[c.name]!.containerName);
         }
       });
 
@@ -78,8 +89,9 @@ describe("the program under mocks", () => {
 
       it("uploads files without owner/group (no copyUIDGID), each key readable by its non-root process and by no other user, as a secret", () => {
         // The official images' uids: they own the images' data directories, so the process keeps them.
-        const imageUid: Record<string, number> = { tempo: 10001, collector: 10001, app: 1000, appBackend: 1000, grafana: 472, prometheus: 65534 };
+        const imageUid: Record<string, number> = { tempo: 10001, collector: 10001, app: 1000, appBackend: 1000, grafana: 472, prometheus: 65534, objectStore: 1000 };
         for (const id of SERVICE_IDS) {
+          const component = model.services[id]!.component;
           const c = container(run(), id);
           assert.ok(isSecret(c.inputs.uploads), `${id} uploads carry a private key and must be secret`);
           for (const u of uploads(c)) {
@@ -89,16 +101,16 @@ describe("the program under mocks", () => {
             assert.equal(u.group, undefined, `${id} ${u.file} sets group`);
           }
           const user = parseUser(String(c.inputs.user));
-          assert.equal(user.uid, imageUid[id], `${id} runs as its image's uid`);
+          assert.equal(user.uid, imageUid[isTempoComponent(component) ? "tempo" : component], `${id} runs as its image's uid`);
           assert.notEqual(user.uid, 0, `${id} must not run as root`);
-          const key = uploads(c).find((u) => u.file.endsWith(`${id}.key`));
+          const key = uploads(c).find((u) => u.file.endsWith(".key"));
           assert.ok(key, `${id} gets its key`);
           // Uploads without owner land root:root: the process (uid != 0) reads through the group bits.
           assert.ok(canRead(key.permissions, user), `${id} (user ${c.inputs.user}) cannot read its key (mode ${key.permissions})`);
           assert.ok(!canRead(key.permissions, OTHER_USER), `${id}'s key (mode ${key.permissions}) is readable by every user of the container`);
           assert.equal(key.content, fakePem("PRIVATE KEY", `pki-${id}-key`));
           for (const u of uploads(c)) assert.ok(canRead(u.permissions, user), `${id} cannot read ${u.file}`);
-          const cert = uploads(c).find((u) => u.file.endsWith(`${id}.crt`));
+          const cert = uploads(c).find((u) => u.file.endsWith(".crt") && !u.file.endsWith("ca.crt"));
           // The container gets the signed certificate itself, so a renewed one replaces it on the next up.
           assert.equal(cert?.content, fakePem("CERTIFICATE", `pki-${id}-cert`));
           assert.equal(uploads(c).find((u) => u.file.endsWith("ca.crt"))?.content, fakePem("CERTIFICATE", "pki-ca"));
@@ -114,17 +126,19 @@ describe("the program under mocks", () => {
           const csr = ofType(run(), "tls:index/certRequest:CertRequest").find((r) => r.name === `pki-${id}-csr`);
           assert.ok(csr);
           const names = csr.inputs.dnsNames as string[];
-          for (const expected of [model.services[id].networkAlias, `${stack}-${model.services[id].networkAlias}`, "localhost"]) assert.ok(names.includes(expected), `${id} cert lacks ${expected}`);
+          const service = model.services[id]!;
+          for (const expected of [...service.networkAliases, service.containerName, "localhost"]) assert.ok(names.includes(expected), `${id} cert lacks ${expected}`);
           assert.deepEqual(csr.inputs.ipAddresses, ["127.0.0.1"]);
         }
       });
 
       it("mounts every config file the model declares, rendered, byte for byte", () => {
         const rendered = renderStackConfigs(model);
-        const declared = SERVICE_IDS.flatMap((id) => model.services[id].files.filter((f) => f.content.kind === "config").map((f) => `${id} ${f.path}`));
-        assert.deepEqual(declared, ["tempo /etc/tempo/tempo.yaml", "collector /etc/otelcol-contrib/config.yaml", "prometheus /etc/prometheus/prometheus.yml", "prometheus /etc/prometheus/web-config.yml"]);
+        const declared = SERVICE_IDS.flatMap((id) => model.services[id]!.files.filter((f) => f.content.kind === "config").map((f) => `${id} ${f.path}`));
+        // One Tempo config for every Tempo container: each picks its part with -target.
+        assert.deepEqual(declared, [...TEMPO_IDS.map((id) => `${id} /etc/tempo/tempo.yaml`), "collector /etc/otelcol-contrib/config.yaml", "prometheus /etc/prometheus/prometheus.yml", "prometheus /etc/prometheus/web-config.yml"]);
         for (const id of SERVICE_IDS) {
-          for (const file of rendered.services[id].files.filter((f) => f.content.kind === "text")) {
+          for (const file of rendered.services[id]!.files.filter((f) => f.content.kind === "text")) {
             const uploaded = uploads(container(run(), id)).find((u) => u.file === file.path);
             assert.equal(uploaded?.content, file.content.kind === "text" ? file.content.text : undefined, `${id} ${file.path}`);
           }
@@ -132,12 +146,21 @@ describe("the program under mocks", () => {
       });
 
       it("keeps Tempo's data and the collector's queue on named volumes, retained only when the stack asks", () => {
-        const tempo = container(run(), "tempo");
-        assert.deepEqual(tempo.inputs.volumes, [{ volumeName: `${stack}-tempo-data`, containerPath: "/var/tempo" }]);
+        if (microservices) {
+          // Each ingester its own WAL: a trace not yet flushed survives its ingester's restart.
+          for (const ingester of instancesOfComponent(model.services, "tempoIngester")) {
+            assert.deepEqual(container(run(), ingester.id).inputs.volumes, [{ volumeName: `${stack}-tempo-ingester-data-${ingester.replica}`, containerPath: "/var/tempo" }]);
+          }
+          assert.deepEqual(container(run(), "objectStore").inputs.volumes, [{ volumeName: `${stack}-object-store-data`, containerPath: "/data" }]);
+        } else {
+          assert.deepEqual(container(run(), "tempo").inputs.volumes, [{ volumeName: `${stack}-tempo-data`, containerPath: "/var/tempo" }]);
+        }
         const collector = container(run(), "collector");
         assert.deepEqual(collector.inputs.volumes, [{ volumeName: `${stack}-collector-queue`, containerPath: "/var/lib/otelcol/file_storage" }]);
-        assert.equal(model.services.tempo.volumes[0]!.retainOnDelete, model.config.keepDataVolume);
-        assert.equal(model.services.collector.volumes[0]!.retainOnDelete, model.config.keepDataVolume);
+        for (const service of Object.values(model.services)) {
+          for (const volume of service.volumes) assert.equal(volume.retainOnDelete, model.config.keepDataVolume, volume.volumeName);
+        }
+        assert.equal(volumeNames.length, new Set(volumeNames).size, "no two containers share a volume");
       });
 
       it("runs the pinned collector through its own image, whose queue directory belongs to the collector's uid", () => {
@@ -155,11 +178,11 @@ describe("the program under mocks", () => {
         for (const id of SERVICE_IDS) {
           const c = container(run(), id);
           assert.equal(c.inputs.stopSignal, "SIGTERM");
-          assert.equal(c.inputs.stopTimeout, model.services[id].stop.timeoutSeconds);
+          assert.equal(c.inputs.stopTimeout, model.services[id]!.stop.timeoutSeconds);
           // Without it the provider kills the container at once when replacing or destroying it.
-          assert.equal(c.inputs.destroyGraceSeconds, model.services[id].stop.timeoutSeconds);
+          assert.equal(c.inputs.destroyGraceSeconds, model.services[id]!.stop.timeoutSeconds);
         }
-        assert.ok(model.services.tempo.stop.timeoutSeconds >= 30, "Tempo's generator sleeps 5 s and its frontend may wait out a 30 s cleanup");
+        for (const id of TEMPO_IDS) assert.ok(model.services[id]!.stop.timeoutSeconds >= 30, "Tempo's generator sleeps 5 s and its frontend may wait out a 30 s cleanup");
       });
 
       it("runs the app and its backend from one build, the app calling the backend over HTTPS under another service name", () => {
@@ -197,10 +220,12 @@ describe("the program under mocks", () => {
         assert.equal(provider.inputs.caCert, fakePem("CERTIFICATE", "pki-ca"));
         assert.notEqual(provider.inputs.insecureSkipVerify, true);
         const tempoDs = ofType(run(), "grafana:oss/dataSource:DataSource").find((d) => d.inputs.type === "tempo")!;
-        assert.equal(tempoDs.inputs.url, `https://${model.services.tempo.networkAlias}:3200`);
+        // Grafana queries Tempo's API: the single binary, or the query-frontend.
+        const tempoApi = model.services[microservices ? "tempoQueryFrontend" : "tempo"]!;
+        assert.equal(tempoDs.inputs.url, `https://${tempoApi.networkAlias}:3200`);
         const jsonData = JSON.parse(tempoDs.inputs.jsonDataEncoded as string) as Record<string, unknown>;
         assert.equal(jsonData.tlsAuthWithCACert, true);
-        assert.ok(model.services.tempo.certificate.dnsNames.includes(jsonData.serverName as string));
+        assert.ok(tempoApi.certificate.dnsNames.includes(jsonData.serverName as string));
         const secure = JSON.parse(reveal<string>(tempoDs.inputs.secureJsonDataEncoded)) as Record<string, unknown>;
         assert.ok(isSecret(tempoDs.inputs.secureJsonDataEncoded));
         assert.equal(secure.tlsCACert, fakePem("CERTIFICATE", "pki-ca"));
@@ -218,7 +243,10 @@ describe("the program under mocks", () => {
         assert.deepEqual(waits("app"), ["collector"]);
         assert.deepEqual(waits("appBackend"), ["collector"]);
         // The collector queues for Tempo, remote write and scrapes retry, Grafana queries on demand.
-        for (const id of ["tempo", "collector", "prometheus", "grafana"]) assert.deepEqual(waits(id), [], `${id} waits for nothing`);
+        for (const id of ["collector", "prometheus", "grafana"]) assert.deepEqual(waits(id), [], `${id} waits for nothing`);
+        // Tempo's internal clients retry; only what reads or writes blocks waits, for the store whose health means its bucket exists.
+        for (const id of TEMPO_IDS) assert.deepEqual(waits(id), microservices ? ["objectStore"] : [], `${id} waits for ${microservices ? "the object store" : "nothing"}`);
+        if (microservices) assert.deepEqual(waits("objectStore"), []);
         // The verification and Grafana's provisioning still wait for what they use.
         const verification = run().registrations.find((r) => r.type === "command:local:Command");
         assert.ok(verification);

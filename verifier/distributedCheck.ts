@@ -1,0 +1,127 @@
+/**
+ * Tempo in microservices mode: its containers publish no port, so their counters are read from the
+ * Prometheus that scrapes every one of them, through its /federate endpoint (Prometheus text, each
+ * series labelled with the `instance` it was scraped from). Pure functions over those readings.
+ */
+import type { Diagnosis } from './diagnose';
+import { GENERATOR_METRICS, type ParsedMetrics, sumByLabel, sumMetric, TEMPO_METRICS } from './tempoMetrics';
+
+export const DISTRIBUTED_METRICS = {
+  /** dskit ring members by state, exported by every component that watches the ingester ring (distributors, queriers). */
+  ringMembers: 'tempo_ring_members',
+  failedFlushes: 'tempo_ingester_failed_flushes_total',
+  flushes: 'tempo_ingester_flushed_blocks_total',
+} as const;
+
+/** The families the verifier reads, and only those: a federation of every Tempo series would be megabytes. */
+function federatedFamilies(): string[] {
+  const names = new Set<string>();
+  for (const value of [...Object.values(TEMPO_METRICS), ...Object.values(GENERATOR_METRICS), ...Object.values(DISTRIBUTED_METRICS)]) {
+    for (const name of Array.isArray(value) ? value : [value]) names.add(name as string);
+  }
+  return [...names].sort();
+}
+
+/** GET this for every Tempo container's counters at once. */
+export function federateUrl(prometheusUrl: string): string {
+  const selector = `{__name__=~"${federatedFamilies().join('|')}"}`;
+  return `${prometheusUrl.replace(/\/$/, '')}/federate?match[]=${encodeURIComponent(selector)}`;
+}
+
+export interface IngesterView {
+  /** traces created, per ingester (`instance` label) */
+  tracesCreated: Record<string, number>;
+  /** failed block flushes, per ingester */
+  failedFlushes: Record<string, number>;
+  /** ACTIVE ingesters as the ring's watchers see them (the most any watcher reports) */
+  activeInRing: number | undefined;
+  /** members per state, as the watcher reporting the most ACTIVE ones sees them */
+  ringStates: Record<string, number>;
+}
+
+export function readIngesterView(metrics: ParsedMetrics): IngesterView {
+  const tracesCreated = sumByLabel(metrics, TEMPO_METRICS.tracesCreated2x, 'instance');
+  const failedFlushes = sumByLabel(metrics, DISTRIBUTED_METRICS.failedFlushes, 'instance');
+  const isIngesterRing = (labels: Record<string, string>): boolean => labels.name === 'ingester';
+  const activeByWatcher = sumByLabel(metrics, DISTRIBUTED_METRICS.ringMembers, 'instance', (l) => isIngesterRing(l) && l.state === 'ACTIVE');
+  const watcher = Object.entries(activeByWatcher).sort((a, b) => b[1] - a[1])[0]?.[0];
+  const ringStates = watcher ? sumByLabel(metrics, DISTRIBUTED_METRICS.ringMembers, 'state', (l) => isIngesterRing(l) && l.instance === watcher) : {};
+  const anyRing = sumMetric(metrics, DISTRIBUTED_METRICS.ringMembers, isIngesterRing);
+  return { tracesCreated, failedFlushes, activeInRing: anyRing === undefined ? undefined : (watcher ? activeByWatcher[watcher] : 0), ringStates };
+}
+
+export interface DistributedSummary {
+  ingesters: number;
+  replicationFactor: number;
+  activeInRing: number | null;
+  ringStates: Record<string, number>;
+  /** per ingester: traces it counted during the verification */
+  tracesCreatedPerIngester: Record<string, number>;
+}
+
+/**
+ * What a distributed stack must show on top of the summed rise: every ingester ACTIVE, and the
+ * traces written to replicationFactor of them (each counts every trace when the factor is the
+ * number of ingesters). Flush failures are reported whenever they rose.
+ */
+export function checkDistributed(
+  before: IngesterView,
+  after: IngesterView,
+  spec: { ingesters: number; replicationFactor: number; tracesSent: number; required: number },
+): { summary: DistributedSummary; diagnoses: Diagnosis[]; warnings: Diagnosis[] } {
+  const rise: Record<string, number> = {};
+  for (const [instance, value] of Object.entries(after.tracesCreated)) rise[instance] = Math.max(0, value - (before.tracesCreated[instance] ?? 0));
+  const summary: DistributedSummary = {
+    ingesters: spec.ingesters,
+    replicationFactor: spec.replicationFactor,
+    activeInRing: after.activeInRing ?? null,
+    ringStates: after.ringStates,
+    tracesCreatedPerIngester: rise,
+  };
+  const diagnoses: Diagnosis[] = [];
+  const warnings: Diagnosis[] = [];
+  const ringKeys = ['tempo memberlist.join_members and memberlist.tls_* (every member must trust the others under tls_server_name)', 'tempo memberlist.cluster_label (the same on every member)', "each ingester's log (not joining the ring)"];
+  if (after.activeInRing === undefined) {
+    diagnoses.push({
+      code: 'INGESTER_RING_INCOMPLETE',
+      message: `No Tempo container reports the ingester ring (${DISTRIBUTED_METRICS.ringMembers}{name="ingester"}): Prometheus scrapes none of the distributors or queriers, or they never joined memberlist.`,
+      configKeys: ['prometheus scrape_configs of the tempo jobs', ...ringKeys],
+      evidence: {},
+    });
+  } else if (after.activeInRing < spec.ingesters) {
+    const states = Object.entries(after.ringStates).map(([state, n]) => `${n} ${state}`).join(', ') || 'none';
+    diagnoses.push({
+      code: 'INGESTER_RING_INCOMPLETE',
+      message: `${after.activeInRing} of ${spec.ingesters} ingesters are ACTIVE in the ring (members: ${states}): an ingester missing from the ring takes no writes, and with fewer than a quorum of ${Math.floor(spec.replicationFactor / 2) + 1} every write fails.`,
+      configKeys: ringKeys,
+      evidence: { activeInRing: after.activeInRing, ingesters: spec.ingesters },
+    });
+  }
+  const counting = Object.values(rise).filter((n) => n > 0).length;
+  const everyIngesterHoldsEveryTrace = spec.replicationFactor >= spec.ingesters;
+  const perIngesterRequired = everyIngesterHoldsEveryTrace ? spec.required / spec.replicationFactor : 1;
+  const short = Object.entries(rise).filter(([, n]) => n < perIngesterRequired).map(([instance, n]) => `${instance} +${n}`);
+  const missing = spec.ingesters - Object.keys(after.tracesCreated).length;
+  if (missing > 0 || (everyIngesterHoldsEveryTrace ? short.length > 0 : counting < spec.replicationFactor)) {
+    diagnoses.push({
+      code: 'INGESTER_NOT_COUNTING',
+      message:
+        `Each trace goes to ${spec.replicationFactor} of ${spec.ingesters} ingesters, but ${missing > 0 ? `${missing} ingester(s) report no ${TEMPO_METRICS.tracesCreated2x} at all` : `only ${counting} counted traces`}` +
+        `${short.length > 0 ? ` (${short.join(', ')}; each needed +${perIngesterRequired})` : ''}: the distributors cannot reach those ingesters (ingester_client TLS), or Prometheus cannot scrape them.`,
+      configKeys: ['tempo ingester_client.grpc_client_config.tls_* (server name in every ingester certificate)', "tempo server.grpc_tls_config on the ingesters", 'prometheus scrape_configs of the ingesters'],
+      evidence: { ingestersCounting: counting, ingesters: spec.ingesters },
+    });
+  }
+  const flushFailures = Object.entries(after.failedFlushes)
+    .map(([instance, value]) => [instance, Math.max(0, value - (before.failedFlushes[instance] ?? 0))] as const)
+    .filter(([, n]) => n > 0);
+  if (flushFailures.length > 0) {
+    warnings.push({
+      code: 'FLUSHES_FAILING',
+      message: `Ingesters failed to flush blocks to object storage (${flushFailures.map(([i, n]) => `${i} +${n}`).join(', ')}): traces stay in their WAL until a flush succeeds, and are lost with it.`,
+      configKeys: ['tempo storage.trace.s3.endpoint, bucket and tls_ca_path/tls_server_name (the store must be trusted)', 'the S3 key pair (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)', "the ingesters' log (\"failed to flush\")"],
+      evidence: Object.fromEntries(flushFailures),
+    });
+  }
+  return { summary, diagnoses, warnings };
+}
