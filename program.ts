@@ -11,7 +11,7 @@ import { grafanaDatasources } from "./configs/grafana/datasources";
 import { stackDashboards } from "./configs/grafana/dashboards";
 import { renderStackConfigs } from "./configs/renderStackConfigs";
 import { renderObjectStoreCredentials } from "./configs/objectStore/credentials";
-import { buildStackModel, imageKey, parseStackConfig, PROJECT_NAME, singleInstance } from "./model";
+import { buildStackModel, imageKey, isTempoComponent, parseStackConfig, PROJECT_NAME, singleInstance } from "./model";
 import type { CertificateSpec, InstanceId, StackModel } from "./model";
 import type { ServiceContainerArgs } from "./components/serviceContainer";
 
@@ -70,7 +70,7 @@ function objectStorageCredentials(model: StackModel, config: pulumi.Config): Ser
     };
   }
   // Letters and digits only: the keys travel in SigV4 headers, SeaweedFS' JSON and curl's config.
-  const accessKeyId = new random.RandomString("object-store-access-key-id", { length: 20, special: false, lower: false }).result;
+  const accessKeyId = new random.RandomPassword("object-store-access-key-id", { length: 20, special: false, lower: false }).result;
   const secretAccessKey = new random.RandomPassword("object-store-secret-access-key", { length: 40, special: false }).result;
   return {
     accessKeyId: pulumi.secret(accessKeyId),
@@ -102,7 +102,9 @@ export function deployStack(projectDir: string): StackOutputs {
   const images = new Map<string, ServiceImage>();
   for (const service of Object.values(model.services)) {
     const key = imageKey(service.image);
-    if (!images.has(key)) images.set(key, new ServiceImage(`${service.component}-image`, { image: service.image, projectDir }));
+    // Named after the role the image plays: every Tempo container shares `tempo-image`.
+    const role = isTempoComponent(service.component) ? "tempo" : service.component;
+    if (!images.has(key)) images.set(key, new ServiceImage(`${role}-image`, { image: service.image, projectDir }));
   }
   const imageRefs = [...images.values()].map((image) => image.imageRef);
   // Each container waits only for what its links say it needs (model.startsAfter); the rest start

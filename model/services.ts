@@ -11,14 +11,23 @@ export interface TlsFilePaths {
 }
 
 /** Tempo's microservices, each a `-target` of the same binary, and the replica setting of those that scale. */
+/**
+ * `gossips`: the target runs memberlist (it owns or watches a ring). The query-frontend does not:
+ * given the gossip alias it would only be a dead address that every member's join dials.
+ */
 export const TEMPO_MICROSERVICES = {
-  tempoDistributor: { target: "distributor", replicas: "distributor" },
-  tempoIngester: { target: "ingester", replicas: "ingester" },
-  tempoQueryFrontend: { target: "query-frontend", replicas: undefined },
-  tempoQuerier: { target: "querier", replicas: "querier" },
-  tempoCompactor: { target: "compactor", replicas: undefined },
-  tempoMetricsGenerator: { target: "metrics-generator", replicas: undefined },
-} as const satisfies Record<string, { target: string; replicas: ReplicatedTempoTarget | undefined }>;
+  tempoDistributor: { target: "distributor", replicas: "distributor", gossips: true },
+  tempoIngester: { target: "ingester", replicas: "ingester", gossips: true },
+  tempoQueryFrontend: { target: "query-frontend", replicas: undefined, gossips: false },
+  tempoQuerier: { target: "querier", replicas: "querier", gossips: true },
+  tempoCompactor: { target: "compactor", replicas: undefined, gossips: true },
+  tempoMetricsGenerator: { target: "metrics-generator", replicas: undefined, gossips: true },
+} as const satisfies Record<string, { target: string; replicas: ReplicatedTempoTarget | undefined; gossips: boolean }>;
+
+/** Whether a component's containers take part in the rings' gossip (memberlist). */
+export function gossips(component: ComponentId): boolean {
+  return component in TEMPO_MICROSERVICES && TEMPO_MICROSERVICES[component as TempoMicroservice].gossips;
+}
 export type TempoMicroservice = keyof typeof TEMPO_MICROSERVICES;
 export const TEMPO_MICROSERVICE_IDS = Object.keys(TEMPO_MICROSERVICES) as TempoMicroservice[];
 
@@ -80,7 +89,7 @@ export function instanceId(component: ComponentId, replica?: number): InstanceId
 function certificateFor(config: StackConfig, component: ComponentId, replica: number | undefined): CertificateSpec {
   const names = [config.networkAliases[component], instanceAlias(config, component, replica), containerName(config, component, replica)];
   // Memberlist checks every peer against one name: the gossip alias all of Tempo's containers share.
-  if (component in TEMPO_MICROSERVICES) names.push(TEMPO_GOSSIP_ALIAS);
+  if (gossips(component)) names.push(TEMPO_GOSSIP_ALIAS);
   return {
     commonName: instanceAlias(config, component, replica),
     dnsNames: [...new Set([...names, "localhost"])],
@@ -129,7 +138,7 @@ interface ComponentSpec {
 
 function instancesOf(config: StackConfig, spec: ComponentSpec): ServiceSkeleton[] {
   const replicas = spec.replicas === undefined ? [undefined] : Array.from({ length: spec.replicas }, (_, i) => i + 1);
-  const extraAliases = isTempoComponent(spec.component) && spec.component !== "tempo" ? [TEMPO_GOSSIP_ALIAS] : [];
+  const extraAliases = gossips(spec.component) ? [TEMPO_GOSSIP_ALIAS] : [];
   return replicas.map((replica) => {
     const alias = instanceAlias(config, spec.component, replica);
     return {
@@ -176,8 +185,12 @@ function tempoPorts(config: StackConfig, component: ComponentId, clientAuth: Por
       { name: "otlpHttp", containerPort: CONTAINER_PORTS.tempoOtlpHttp, protocol: "http", tls: "tls", clientAuth },
     );
   }
-  if (component !== "tempo") {
-    ports.push({ name: "memberlist", containerPort: CONTAINER_PORTS.tempoMemberlist, protocol: "memberlist", tls: "tls", clientAuth: "required" });
+  if (gossips(component)) {
+    // TLS with the container's own certificate, every peer verified against the stack CA. dskit's
+    // memberlist listener never asks a dialling peer for a certificate (kv/memberlist
+    // tcp_transport.go), so the port does not require one: the stack's cluster label and its
+    // network keep strangers out, and the port is never published.
+    ports.push({ name: "memberlist", containerPort: CONTAINER_PORTS.tempoMemberlist, protocol: "memberlist", tls: "tls", clientAuth: "none" });
   }
   return ports;
 }

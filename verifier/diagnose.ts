@@ -78,8 +78,13 @@ export interface DiagnoseInput {
   trafficKind: TrafficKind;
   tracesSent: number;
   minFraction: number;
-  /** Ingesters each trace is written to (Tempo's replication factor); the counters are their sum. */
-  copiesPerTrace?: number;
+  /**
+   * Tempo in microservices mode: each push goes to `factor` ingesters and succeeds once `quorum`
+   * of them took it; the distributor then cancels the rest (grafana/tempo#5342), which counts as an
+   * append failure. So the summed counter rises by at least quorum x traces, and up to
+   * (factor - quorum) of every factor appends may fail on a healthy stack.
+   */
+  replication?: { factor: number; quorum: number };
   tempoBefore: TempoCounters;
   tempoAfter: TempoCounters;
   collector?: { before: CollectorCounters; after: CollectorCounters };
@@ -145,13 +150,14 @@ export function diagnose(input: DiagnoseInput): DiagnoseResult {
   const choice = chooseTracesCreatedMetric(tempoBefore, tempoAfter);
   const d = tempoDelta(tempoBefore, tempoAfter, choice.metric);
   const cd = input.collector ? collectorDelta(input.collector.before, input.collector.after) : undefined;
-  const required = requiredRise(tracesSent, input.minFraction) * (input.copiesPerTrace ?? 1);
+  const required = requiredRise(tracesSent, input.minFraction) * (input.replication?.quorum ?? 1);
   const riseOk = tracesSent > 0 && d.tracesCreated >= required;
   const verified = riseOk && lookup.found >= 1;
 
   const found: Diagnosis[] = [];
   const spansReachedTempo = d.spansReceived > 0 || d.receiverAccepted > 0 || d.receiverRefused > 0;
-  const appendFailing = d.ingesterAppendFailures > 0 || (d.receiverRefused > 0 && d.discardedTotal === 0);
+  const toleratedAppendFailures = input.replication ? Math.floor((d.ingesterAppends * (input.replication.factor - input.replication.quorum)) / input.replication.factor) : 0;
+  const appendFailing = d.ingesterAppendFailures > toleratedAppendFailures || (d.receiverRefused > 0 && d.discardedTotal === 0);
 
   if (cd && cd.exporterSendFailed > 0) {
     found.push({

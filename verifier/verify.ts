@@ -34,7 +34,7 @@ import {
 import { type LookupOutcome, lookupTrace } from './traceLookup';
 import { driveApp } from './traffic';
 import { probeTlsEndpoint, type ProbeResult } from './collectorProbe';
-import { checkDistributed, type DistributedSummary, federateUrl, type IngesterView, readIngesterView } from './distributedCheck';
+import { checkDistributed, type DistributedSummary, federateUrl, type IngesterView, readIngesterView, writeQuorum } from './distributedCheck';
 
 export type Outcome = 'verified' | 'not_verified' | 'unreachable';
 export type Stage = 'ready' | 'metrics' | 'traffic' | 'poll' | 'done' | 'prometheus';
@@ -548,7 +548,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         trafficKind,
         tracesSent: result.traceIds.length,
         minFraction: options.minFraction,
-        ...(options.distributed ? { copiesPerTrace: options.distributed.replicationFactor } : {}),
+        ...(options.distributed ? { replication: { factor: options.distributed.replicationFactor, quorum: writeQuorum(options.distributed.replicationFactor) } } : {}),
         tempoBefore: before,
         tempoAfter: after,
         ...(collectorBefore && collectorAfter ? { collector: { before: collectorBefore, after: collectorAfter } } : {}),
@@ -597,11 +597,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
 
     // A distributed Tempo: the sum alone could hide an ingester out of the ring or never written to.
     if (options.distributed && ingestersBefore && ingestersAfter) {
-      const checked = checkDistributed(ingestersBefore, ingestersAfter, {
-        ...options.distributed,
-        tracesSent: result.traceIds.length,
-        required: verdict.required,
-      });
+      const checked = checkDistributed(ingestersBefore, ingestersAfter, options.distributed);
       result.distributed = checked.summary;
       verdict.warnings.push(...checked.warnings);
       if (checked.diagnoses.length > 0) {

@@ -172,13 +172,14 @@ function dskitGrpcClient(link: LinkModel): Record<string, unknown> {
 }
 
 /**
- * Memberlist (dskit kv/memberlist): every Tempo container gossips the rings over TCP with TLS, each
- * peer verified against the stack CA under the gossip alias all their certificates carry. The
+ * Memberlist (dskit kv/memberlist): every Tempo container that owns or watches a ring gossips over
+ * TCP with TLS, each dialled peer verified against the stack CA under the gossip alias all their
+ * certificates carry (the listener asks diallers for none: dskit's transport has no such setting). The
  * cluster label is the stack's own, so two stacks on one network never merge their rings
  * (grafana/tempo#4273): a packet with another label is dropped.
  */
-function memberlist(link: LinkModel, clusterLabel: string): Record<string, unknown> {
-  if (link.tls !== "tls" || !link.clientCertificate) throw new Error("model bug: memberlist gossip is always mutual TLS");
+function memberlist(link: LinkModel, clusterLabel: string, own: { certFile: string; keyFile: string }): Record<string, unknown> {
+  if (link.tls !== "tls") throw new Error("model bug: memberlist gossip is always TLS");
   return {
     bind_port: link.dialPort,
     // `dns+` resolves every A record of the alias: one join address reaches every container.
@@ -186,8 +187,9 @@ function memberlist(link: LinkModel, clusterLabel: string): Record<string, unkno
     cluster_label: clusterLabel,
     cluster_label_verification_disabled: false,
     tls_enabled: true,
-    tls_cert_path: link.clientCertificate.certFile,
-    tls_key_path: link.clientCertificate.keyFile,
+    // One TLS config serves both ends: the listener's certificate, and what each dialler checks.
+    tls_cert_path: own.certFile,
+    tls_key_path: own.keyFile,
     tls_ca_path: link.clientCaFile,
     tls_server_name: link.serverName,
   };
@@ -255,7 +257,7 @@ function renderMicroservicesTempoConfig(model: StackTopology): string {
       http_tls_config: dskitServerTls(httpApi, tls.certFile, tls.keyFile, tls.caFile),
       grpc_tls_config: dskitServerTls(internalGrpc, tls.certFile, tls.keyFile, tls.caFile),
     },
-    memberlist: memberlist(gossip, `${PROJECT_NAME}-${config.stackName}`),
+    memberlist: memberlist(gossip, `${PROJECT_NAME}-${config.stackName}`, tls),
     distributor: {
       ring: MEMBERLIST_RING,
       receivers: {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepare everything the end-to-end suite needs, in order, timing each step:
-# Docker engine -> OpenTofu -> Terraform Docker provider -> collector -> Prometheus -> local images.
+# Docker engine -> OpenTofu -> Terraform Docker provider -> collector -> Prometheus -> SeaweedFS -> local images.
 # Tempo and Grafana are not built (AGPL-3.0): the suite uses their official images if the engine has
 # them or can pull them (e2e/support/pinnedImages.ts).
 # Every step is idempotent and cached (outside the work tree), so a second run is quick.
@@ -22,7 +22,7 @@ step() {
 }
 
 total_start=$SECONDS
-for s in docker tofu docker-provider collector prometheus images; do
+for s in docker tofu docker-provider collector prometheus seaweedfs images; do
   step "$s"
 done
 log "done in $((SECONDS - total_start)) s:"

@@ -6,9 +6,11 @@
 #   helper     tracing-stack/e2e-helper:bookworm       busybox, for network checks in tests
 #   collector  otel/opentelemetry-collector-contrib:$COLLECTOR_VERSION  from collector.sh's
 #   prometheus prom/prometheus:v$PROMETHEUS_VERSION     from prometheus.sh's
+#   seaweedfs  chrislusf/seaweedfs:$SEAWEEDFS_VERSION   from seaweedfs.sh's, on a Debian bookworm
+#                                                       rootfs (e2e/images/seaweedfs/build-rootfs.sh)
 #   node       $NODE_IMAGE_TAG                          Debian bookworm stand-in (see
 #                                                       e2e/images/node/build-rootfs.sh)
-# Usage: images.sh [helper|collector|prometheus|node ...]   (default: all, in that order)
+# Usage: images.sh [helper|collector|prometheus|seaweedfs|node ...]   (default: all, in that order)
 #
 # Each image is labelled with a hash of its build context (Dockerfile + files, modes
 # included); an image whose tag already carries the same hash is not rebuilt.
@@ -145,6 +147,43 @@ image_prometheus() {
   build_image prometheus "prom/prometheus:v$PROMETHEUS_VERSION" "$ctx"
 }
 
+image_seaweedfs() {
+  local ctx bin mirror security key rootfs
+  already_official "chrislusf/seaweedfs:$SEAWEEDFS_VERSION" && return 0
+  bin=$("$PREPARE_DIR/seaweedfs.sh") || die "no SeaweedFS binary (seaweedfs.sh failed)"
+  mirror="${DEBIAN_MIRROR:-$(debian_uri bookworm)}"
+  security="${DEBIAN_SECURITY_MIRROR:-$(debian_uri bookworm-security)}"
+  mirror="${mirror:-http://deb.debian.org/debian}"
+  security="${security:-http://deb.debian.org/debian-security}"
+  # The rootfs (Debian + curl + user seaweed) is cached by everything that shapes it; the binary
+  # is not in it, so a new SeaweedFS version reuses it.
+  key=$( { cat "$IMAGES_DIR/seaweedfs/build-rootfs.sh"; echo "$mirror $security"; } | sha256_stdin | cut -c1-16)
+  rootfs="$TRACING_STACK_CACHE/seaweedfs-rootfs/bookworm-$key.tar"
+  if [[ ! -f "$rootfs" ]]; then
+    log "building the bookworm rootfs for SeaweedFS from $mirror (log: $LOG_DIR/seaweedfs-rootfs.log)"
+    mkdir -p "$(dirname "$rootfs")"
+    DEBIAN_MIRROR="$mirror" DEBIAN_SECURITY_MIRROR="$security" \
+      run_logged seaweedfs-rootfs "$IMAGES_DIR/seaweedfs/build-rootfs.sh" "$rootfs" \
+      || die "building the SeaweedFS rootfs failed (log: $LOG_DIR/seaweedfs-rootfs.log)"
+  fi
+  ctx=$(fresh_context seaweedfs)
+  link_or_copy "$rootfs" "$ctx/rootfs.tar"
+  link_or_copy "$bin" "$ctx/weed"
+  # As the official image: /data (its VOLUME) and /data/filerldb2 owned by seaweed, so the
+  # program's user 1000 can write a fresh volume; /etc/seaweedfs/filer.toml from the same module.
+  mkdir -p "$ctx/skel/data/filerldb2" "$ctx/skel/etc/seaweedfs"
+  cp "$(dirname "$bin")/filer.toml" "$ctx/skel/etc/seaweedfs/filer.toml"
+  chmod 0755 "$ctx/skel/data" "$ctx/skel/data/filerldb2" "$ctx/skel/etc/seaweedfs"
+  chmod 0644 "$ctx/skel/etc/seaweedfs/filer.toml"
+  chown -R 1000:1000 "$ctx/skel/data" "$ctx/skel/etc/seaweedfs"
+  # Only the leaves: the tar's ./ and ./etc would otherwise reset / and /etc in the image to
+  # this machine's modes (ADD applies a directory entry's mode over the rootfs's).
+  tar --sort=name --mtime=@0 --numeric-owner -C "$ctx/skel" -cf "$ctx/skel.tar" \
+    ./data ./etc/seaweedfs
+  rm -rf "$ctx/skel"
+  build_image seaweedfs "chrislusf/seaweedfs:$SEAWEEDFS_VERSION" "$ctx"
+}
+
 image_node() {
   local ctx mirror security key rootfs
   already_official "$NODE_IMAGE_TAG" && return 0
@@ -173,11 +212,11 @@ image_node() {
 }
 
 selected=("$@")
-[[ ${#selected[@]} -gt 0 ]] || selected=(helper collector prometheus node)
+[[ ${#selected[@]} -gt 0 ]] || selected=(helper collector prometheus seaweedfs node)
 for name in "${selected[@]}"; do
   case "$name" in
-    helper | collector | prometheus | node) "image_$name" ;;
-    *) die "unknown image '$name' (helper, collector, prometheus, node)" ;;
+    helper | collector | prometheus | seaweedfs | node) "image_$name" ;;
+    *) die "unknown image '$name' (helper, collector, prometheus, seaweedfs, node)" ;;
   esac
 done
 

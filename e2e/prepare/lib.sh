@@ -21,6 +21,10 @@ COLLECTOR_VERSION="${COLLECTOR_VERSION:-0.159.0}"
 # Prometheus 3.5.0 is the Go module github.com/prometheus/prometheus v0.305.0 (its VERSION file says 3.5.0).
 PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-3.5.0}"
 PROMETHEUS_MODULE_VERSION="${PROMETHEUS_MODULE_VERSION:-v0.305.0}"
+# SeaweedFS 4.53 is the Go module github.com/seaweedfs/seaweedfs at commit 7506e5f91cd6 (the module
+# has no semver tags, hence the pseudo-version; its weed/util/version/constants.go says 4.53).
+SEAWEEDFS_VERSION="${SEAWEEDFS_VERSION:-4.53}"
+SEAWEEDFS_MODULE_VERSION="${SEAWEEDFS_MODULE_VERSION:-v0.0.0-20261109003541-7506e5f91cd6}"
 NODE_IMAGE_TAG="${NODE_IMAGE_TAG:-node:20.19.5-bookworm-slim}"
 
 log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
@@ -44,7 +48,7 @@ sha256_stdin() { sha256sum | cut -d' ' -f1; }
 # Go builds: use every core and the machine's shared module/build caches (GOPATH and
 # GOCACHE defaults persist across runs). The sandbox only reaches the Go module proxy.
 go_env_for_builds() {
-  command -v go >/dev/null || die "go is not installed (OpenTofu, the Docker provider, the collector and Prometheus are built from source)"
+  command -v go >/dev/null || die "go is not installed (OpenTofu, the Docker provider, the collector, Prometheus and SeaweedFS are built from source)"
   export GOFLAGS="${GOFLAGS:--buildvcs=false}"
   export GOMAXPROCS="${GOMAXPROCS:-$(nproc)}"
   export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"   # never try to download a toolchain
