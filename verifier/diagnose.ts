@@ -49,6 +49,7 @@ export const DIAGNOSIS_CODES = [
   'INGESTER_RING_INCOMPLETE',
   'INGESTER_NOT_COUNTING',
   'FLUSHES_FAILING',
+  'TEMPO_CONTAINERS_DOWN',
 ] as const;
 
 export type DiagnosisCode = (typeof DIAGNOSIS_CODES)[number];

@@ -10,7 +10,11 @@ export const DISTRIBUTED_METRICS = {
   /** dskit ring members by state, exported by every component that watches the ingester ring (distributors, queriers). */
   ringMembers: 'tempo_ring_members',
   failedFlushes: 'tempo_ingester_failed_flushes_total',
-  flushes: 'tempo_ingester_flushed_blocks_total',
+  flushes: 'tempo_ingester_blocks_flushed_total',
+  /** Members each container's memberlist sees: a member that cannot gossip (TLS, cluster label) is missing. */
+  memberlistMembers: 'tempo_memberlist_client_cluster_members_count',
+  /** Prometheus' own per-target series: 0 when a container did not answer its last scrape. */
+  scrapeUp: 'up',
 } as const;
 
 /** The families the verifier reads, and only those: a federation of every Tempo series would be megabytes. */
@@ -42,6 +46,8 @@ export interface IngesterView {
   activeInRing: number | undefined;
   /** members per state, as the watcher reporting the most ACTIVE ones sees them */
   ringStates: Record<string, number>;
+  /** Tempo containers (`instance`) whose last scrape failed: stopped, crashing, or refusing Prometheus */
+  down: string[];
 }
 
 export function readIngesterView(metrics: ParsedMetrics): IngesterView {
@@ -52,7 +58,8 @@ export function readIngesterView(metrics: ParsedMetrics): IngesterView {
   const watcher = Object.entries(activeByWatcher).sort((a, b) => b[1] - a[1])[0]?.[0];
   const ringStates = watcher ? sumByLabel(metrics, DISTRIBUTED_METRICS.ringMembers, 'state', (l) => isIngesterRing(l) && l.instance === watcher) : {};
   const anyRing = sumMetric(metrics, DISTRIBUTED_METRICS.ringMembers, isIngesterRing);
-  return { tracesCreated, failedFlushes, activeInRing: anyRing === undefined ? undefined : (watcher ? activeByWatcher[watcher] : 0), ringStates };
+  const down = Object.entries(sumByLabel(metrics, DISTRIBUTED_METRICS.scrapeUp, 'instance')).filter(([, up]) => up === 0).map(([instance]) => instance).sort();
+  return { tracesCreated, failedFlushes, activeInRing: anyRing === undefined ? undefined : (watcher ? activeByWatcher[watcher] : 0), ringStates, down };
 }
 
 export interface DistributedSummary {
@@ -85,6 +92,21 @@ export function checkDistributed(
   };
   const diagnoses: Diagnosis[] = [];
   const warnings: Diagnosis[] = [];
+  if (after.down.length > 0) {
+    diagnoses.push({
+      code: 'TEMPO_CONTAINERS_DOWN',
+      message:
+        `${after.down.length} Tempo container(s) did not answer Prometheus' last scrape (${after.down.join(', ')}). A Tempo container that reads object storage exits at start ` +
+        'when it cannot reach the store, trust its certificate or sign in to it, and Docker restarts it over and over: its log says which.',
+      configKeys: [
+        'tempo storage.trace.s3.tls_ca_path and tls_server_name (the store\'s certificate must be signed by that CA and name that host)',
+        'tempo storage.trace.s3.endpoint (host:port, no scheme) and bucket',
+        'the S3 key pair (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)',
+        'docker logs <stack>-<container>',
+      ],
+      evidence: { down: after.down.join(', ') },
+    });
+  }
   const ringKeys = ['tempo memberlist.join_members and memberlist.tls_* (every member must trust the others under tls_server_name)', 'tempo memberlist.cluster_label (the same on every member)', "each ingester's log (not joining the ring)"];
   if (after.activeInRing === undefined) {
     diagnoses.push({

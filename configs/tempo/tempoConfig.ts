@@ -165,9 +165,12 @@ function renderMonolithicTempoConfig(model: StackTopology): string {
   return renderConfigYaml(model.config.stackName, document);
 }
 
-/** A dskit gRPC client of one link: TLS verified against the stack CA, with the client's own certificate. */
+/**
+ * A dskit gRPC client of one link: TLS verified against the stack CA, with the client's own
+ * certificate. The config validation refuses plaintext in microservices mode; a plaintext link
+ * renders as what it is (tests reintroduce the seeds' one-sided TLS this way).
+ */
 function dskitGrpcClient(link: LinkModel): Record<string, unknown> {
-  if (link.tls !== "tls") throw new Error(`model bug: ${link.id} crosses the network in microservices mode and must be TLS`);
   return internalGrpcClient(link);
 }
 
@@ -179,19 +182,24 @@ function dskitGrpcClient(link: LinkModel): Record<string, unknown> {
  * (grafana/tempo#4273): a packet with another label is dropped.
  */
 function memberlist(link: LinkModel, clusterLabel: string, own: { certFile: string; keyFile: string }): Record<string, unknown> {
-  if (link.tls !== "tls") throw new Error("model bug: memberlist gossip is always TLS");
+  const tls =
+    link.tls === "tls"
+      ? {
+          tls_enabled: true,
+          // One TLS config serves both ends: the listener's certificate, and what each dialler checks.
+          tls_cert_path: own.certFile,
+          tls_key_path: own.keyFile,
+          tls_ca_path: link.clientCaFile,
+          tls_server_name: link.serverName,
+        }
+      : { tls_enabled: false };
   return {
     bind_port: link.dialPort,
     // `dns+` resolves every A record of the alias: one join address reaches every container.
     join_members: [`dns+${link.dialHost}:${link.dialPort}`],
     cluster_label: clusterLabel,
     cluster_label_verification_disabled: false,
-    tls_enabled: true,
-    // One TLS config serves both ends: the listener's certificate, and what each dialler checks.
-    tls_cert_path: own.certFile,
-    tls_key_path: own.keyFile,
-    tls_ca_path: link.clientCaFile,
-    tls_server_name: link.serverName,
+    ...tls,
   };
 }
 

@@ -10,7 +10,7 @@ import type { ContainerFile, FileContent, InstanceId, ServiceModel, StackModel }
  * a renderer that wrote the wrong port, or TLS on one end only, is caught.
  */
 /** What is spoken on a connection: a client reaching a port that speaks something else fails. */
-export type Speaks = "otlp-grpc" | "otlp-http" | "tempo-internal-grpc" | "tempo-http-api" | "prometheus-http" | "prometheus-remote-write" | "grafana-http" | "app-http";
+export type Speaks = "otlp-grpc" | "otlp-http" | "tempo-internal-grpc" | "tempo-http-api" | "tempo-memberlist" | "s3" | "prometheus-http" | "prometheus-remote-write" | "grafana-http" | "app-http";
 
 export interface ObservedServer {
   service: InstanceId;
@@ -37,6 +37,11 @@ export interface ObservedClient {
   /** The certificate and key the client presents, if any. */
   clientCertFile?: string;
   clientKeyFile?: string;
+  /**
+   * Servers found at run time rather than by name: a ring's members (ingesters, generators), which
+   * clients dial by the addresses the ring holds. The check covers every container of that target.
+   */
+  dialsRingOf?: string;
 }
 
 /** Grafana holds its client certificate in secureJsonData, not in files. */
@@ -58,6 +63,22 @@ function env(service: ServiceModel, name: string): string | undefined {
   return value?.kind === "text" ? value.value : undefined;
 }
 
+/** Tempo's containers with what each runs: `-target=` of its command (`all` for the single binary). */
+function tempoInstances(model: StackModel): Array<{ service: ServiceModel; target: string; config: Doc }> {
+  return (Object.values(model.services) as ServiceModel[])
+    .filter((service) => service.files.some((f) => f.path === "/etc/tempo/tempo.yaml"))
+    .map((service) => ({
+      service,
+      target: service.command.find((c) => c.startsWith("-target="))?.slice("-target=".length) ?? "all",
+      config: parse(fileText(service, "/etc/tempo/tempo.yaml")) as Doc,
+    }));
+}
+
+/** Targets that run memberlist (they own or watch a ring); the query-frontend does not. */
+const GOSSIPING_TARGETS = ["distributor", "ingester", "querier", "compactor", "metrics-generator"];
+/** Targets that read or write blocks in the trace storage. */
+const STORAGE_TARGETS = ["all", "ingester", "querier", "compactor", "query-frontend"];
+
 function hostPort(endpoint: string): { host: string; port: number } {
   const url = /^[a-z]+:\/\//.test(endpoint) ? new URL(endpoint) : new URL(`tcp://${endpoint}`);
   return { host: url.hostname, port: Number(url.port) };
@@ -67,7 +88,6 @@ function hostPort(endpoint: string): { host: string; port: number } {
 export function observedServers(declared: StackModel): ObservedServer[] {
   const model = renderStackConfigs(declared);
   const servers: ObservedServer[] = [];
-  const tempo = parse(fileText(model.services.tempo, "/etc/tempo/tempo.yaml")) as Doc;
   // dskit and Prometheus require client certificates only with client_auth_type saying so;
   // the collector's configtls does whenever client_ca_file is set.
   const tlsOf = (node: unknown, requireClientsBy: "client_auth_type" | "client_ca_file" = "client_auth_type") => {
@@ -80,11 +100,43 @@ export function observedServers(declared: StackModel): ObservedServer[] {
       ...(requires ? { clientCaFile: clientCa } : {}),
     };
   };
-  servers.push({ service: "tempo", speaks: "tempo-http-api", what: "tempo server.http", port: get(tempo, "server.http_listen_port") as number, ...tlsOf(get(tempo, "server.http_tls_config")) });
-  servers.push({ service: "tempo", speaks: "tempo-internal-grpc", what: "tempo server.grpc", port: get(tempo, "server.grpc_listen_port") as number, ...tlsOf(get(tempo, "server.grpc_tls_config")) });
-  for (const proto of ["grpc", "http"]) {
-    const receiver = get(tempo, `distributor.receivers.otlp.protocols.${proto}`);
-    servers.push({ service: "tempo", speaks: `otlp-${proto}` as Speaks, what: `tempo otlp ${proto} receiver`, port: hostPort(get(receiver, "endpoint") as string).port, ...tlsOf(get(receiver, "tls"), "client_ca_file") });
+  for (const { service, target, config: tempo } of tempoInstances(model)) {
+    const id = service.id;
+    servers.push({ service: id, speaks: "tempo-http-api", what: `${id} server.http`, port: get(tempo, "server.http_listen_port") as number, ...tlsOf(get(tempo, "server.http_tls_config")) });
+    servers.push({ service: id, speaks: "tempo-internal-grpc", what: `${id} server.grpc`, port: get(tempo, "server.grpc_listen_port") as number, ...tlsOf(get(tempo, "server.grpc_tls_config")) });
+    if (target === "all" || target === "distributor") {
+      for (const proto of ["grpc", "http"]) {
+        const receiver = get(tempo, `distributor.receivers.otlp.protocols.${proto}`);
+        servers.push({ service: id, speaks: `otlp-${proto}` as Speaks, what: `${id} otlp ${proto} receiver`, port: hostPort(get(receiver, "endpoint") as string).port, ...tlsOf(get(receiver, "tls"), "client_ca_file") });
+      }
+    }
+    if (GOSSIPING_TARGETS.includes(target) && get(tempo, "memberlist.join_members") !== undefined) {
+      // One TLS config serves both ends; the listener never requires a peer certificate (dskit).
+      const tlsOn = get(tempo, "memberlist.tls_enabled") === true;
+      servers.push({
+        service: id,
+        speaks: "tempo-memberlist",
+        what: `${id} memberlist`,
+        port: get(tempo, "memberlist.bind_port") as number,
+        tls: tlsOn,
+        ...(tlsOn ? { certFile: get(tempo, "memberlist.tls_cert_path") as string, keyFile: get(tempo, "memberlist.tls_key_path") as string } : {}),
+      });
+    }
+  }
+
+  const objectStore = (Object.values(model.services) as ServiceModel[]).find((s) => s.command.includes("-s3"));
+  if (objectStore) {
+    const flag = (name: string) => objectStore.command.find((c) => c.startsWith(`-s3.${name}=`))?.slice(`-s3.${name}=`.length);
+    servers.push({
+      service: objectStore.id,
+      speaks: "s3",
+      what: `${objectStore.id} S3 gateway`,
+      port: Number(flag("port")),
+      tls: flag("cert.file") !== undefined,
+      certFile: flag("cert.file"),
+      keyFile: flag("key.file"),
+      ...(flag("tlsVerifyClientCert") === "true" ? { clientCaFile: flag("cacert.file") } : {}),
+    });
   }
 
   const collector = parse(fileText(model.services.collector, "/etc/otelcol-contrib/config.yaml")) as Doc;
@@ -129,7 +181,8 @@ export function observedClients(declared: StackModel): ObservedClient[] {
   const pipelineExporters = get(collector, "service.pipelines.traces.exporters") as string[];
   for (const id of pipelineExporters) {
     const exporter = get(collector, `exporters.${id}`) as Doc;
-    const target = hostPort(exporter.endpoint as string);
+    // gRPC name syntax: `dns:///host:port` resolves every address of host (round_robin over them).
+    const target = hostPort((exporter.endpoint as string).replace(/^dns:\/\/\//, ""));
     const tls = exporter.tls as Doc | undefined;
     clients.push({
       client: "collector",
@@ -145,47 +198,95 @@ export function observedClients(declared: StackModel): ObservedClient[] {
     });
   }
 
-  const tempo = parse(fileText(model.services.tempo, "/etc/tempo/tempo.yaml")) as Doc;
-  const selfAddress = get(tempo, "ingester.lifecycler.address") as string;
-  const grpcPort = get(tempo, "server.grpc_listen_port") as number;
-  const internalClients: Array<[string, string]> = [
-    ["ingester_client.grpc_client_config", `${selfAddress}:${grpcPort}`],
-    ["metrics_generator_client.grpc_client_config", `${get(tempo, "metrics_generator.ring.instance_addr") as string}:${grpcPort}`],
-    ["querier.frontend_worker.grpc_client_config", get(tempo, "querier.frontend_worker.frontend_address") as string],
-  ];
-  for (const [key, dial] of internalClients) {
-    const target = hostPort(dial);
-    const cfg = get(tempo, key) as Doc;
-    clients.push({
-      client: "tempo",
-      speaks: "tempo-internal-grpc",
-      what: `tempo ${key}`,
-      dialHost: target.host,
-      dialPort: target.port,
-      tls: cfg.tls_enabled === true,
-      caFile: cfg.tls_ca_path as string | undefined,
-      verifiedName: (cfg.tls_server_name as string | undefined) ?? target.host,
-      clientCertFile: cfg.tls_cert_path as string | undefined,
-      clientKeyFile: cfg.tls_key_path as string | undefined,
-    });
-  }
+  const tempos = tempoInstances(model);
+  /** Containers running a target, for clients that reach them through a ring. */
+  const ringOf = (target: string): string => tempos.filter((t) => t.target === target).map((t) => t.service.id).join(",");
+  for (const { service, target, config: tempo } of tempos) {
+    const id = service.id;
+    const grpcPort = get(tempo, "server.grpc_listen_port") as number;
+    const grpcClient = (key: string, dial: { host: string; port: number; ring?: string }): void => {
+      const cfg = get(tempo, key) as Doc;
+      clients.push({
+        client: id,
+        speaks: "tempo-internal-grpc",
+        what: `${id} ${key}`,
+        dialHost: dial.host,
+        dialPort: dial.port,
+        tls: cfg.tls_enabled === true,
+        caFile: cfg.tls_ca_path as string | undefined,
+        verifiedName: (cfg.tls_server_name as string | undefined) ?? dial.host,
+        clientCertFile: cfg.tls_cert_path as string | undefined,
+        clientKeyFile: cfg.tls_key_path as string | undefined,
+        ...(dial.ring !== undefined ? { dialsRingOf: dial.ring } : {}),
+      });
+    };
+    if (target === "all") {
+      // The single binary's rings hold its own advertised addresses.
+      grpcClient("ingester_client.grpc_client_config", { host: get(tempo, "ingester.lifecycler.address") as string, port: grpcPort });
+      grpcClient("metrics_generator_client.grpc_client_config", { host: get(tempo, "metrics_generator.ring.instance_addr") as string, port: grpcPort });
+      grpcClient("querier.frontend_worker.grpc_client_config", hostPort(get(tempo, "querier.frontend_worker.frontend_address") as string));
+    }
+    // Rings hold the members' IP addresses and their gRPC port: the client dials every member.
+    if (target === "distributor" || target === "querier") grpcClient("ingester_client.grpc_client_config", { host: "(ingester ring)", port: grpcPort, ring: ringOf("ingester") });
+    if (target === "distributor") grpcClient("metrics_generator_client.grpc_client_config", { host: "(metrics-generator ring)", port: grpcPort, ring: ringOf("metrics-generator") });
+    if (target === "querier") grpcClient("querier.frontend_worker.grpc_client_config", hostPort(get(tempo, "querier.frontend_worker.frontend_address") as string));
 
-  const generatorStorage = get(tempo, "metrics_generator.storage") as Doc | undefined;
-  for (const remote of (generatorStorage?.remote_write as Doc[] | undefined) ?? []) {
-    const url = new URL(remote.url as string);
-    clients.push({
-      client: "tempo",
-      // Prometheus answers remote write on /api/v1/write only; any other path is its query API.
-      speaks: url.pathname === "/api/v1/write" ? "prometheus-remote-write" : "prometheus-http",
-      what: `tempo metrics-generator remote_write ${url.pathname}`,
-      dialHost: url.hostname,
-      dialPort: Number(url.port),
-      tls: url.protocol === "https:",
-      caFile: get(remote, "tls_config.ca_file") as string | undefined,
-      verifiedName: (get(remote, "tls_config.server_name") as string | undefined) ?? url.hostname,
-      clientCertFile: get(remote, "tls_config.cert_file") as string | undefined,
-      clientKeyFile: get(remote, "tls_config.key_file") as string | undefined,
-    });
+    if (GOSSIPING_TARGETS.includes(target) && get(tempo, "memberlist.join_members") !== undefined) {
+      const tlsOn = get(tempo, "memberlist.tls_enabled") === true;
+      for (const member of get(tempo, "memberlist.join_members") as string[]) {
+        const target = hostPort(member.replace(/^dns\+/, ""));
+        clients.push({
+          client: id,
+          speaks: "tempo-memberlist",
+          what: `${id} memberlist join ${member}`,
+          dialHost: target.host,
+          dialPort: target.port,
+          tls: tlsOn,
+          caFile: get(tempo, "memberlist.tls_ca_path") as string | undefined,
+          verifiedName: (get(tempo, "memberlist.tls_server_name") as string | undefined) ?? target.host,
+          clientCertFile: get(tempo, "memberlist.tls_cert_path") as string | undefined,
+          clientKeyFile: get(tempo, "memberlist.tls_key_path") as string | undefined,
+        });
+      }
+    }
+
+    if (STORAGE_TARGETS.includes(target) && get(tempo, "storage.trace.backend") === "s3") {
+      const s3 = get(tempo, "storage.trace.s3") as Doc;
+      const endpoint = String(s3.endpoint);
+      const target = hostPort(endpoint);
+      clients.push({
+        client: id,
+        speaks: "s3",
+        what: `${id} storage.trace.s3`,
+        dialHost: target.host,
+        dialPort: target.port,
+        // Tempo's S3 client speaks TLS unless `insecure` says otherwise, and takes no scheme.
+        tls: s3.insecure !== true && !endpoint.startsWith("http://"),
+        caFile: s3.tls_ca_path as string | undefined,
+        verifiedName: (s3.tls_server_name as string | undefined) ?? target.host,
+        clientCertFile: s3.tls_cert_path as string | undefined,
+        clientKeyFile: s3.tls_key_path as string | undefined,
+      });
+    }
+
+    if (target !== "all" && target !== "metrics-generator") continue;
+    const generatorStorage = get(tempo, "metrics_generator.storage") as Doc | undefined;
+    for (const remote of (generatorStorage?.remote_write as Doc[] | undefined) ?? []) {
+      const url = new URL(remote.url as string);
+      clients.push({
+        client: id,
+        // Prometheus answers remote write on /api/v1/write only; any other path is its query API.
+        speaks: url.pathname === "/api/v1/write" ? "prometheus-remote-write" : "prometheus-http",
+        what: `${id} metrics-generator remote_write ${url.pathname}`,
+        dialHost: url.hostname,
+        dialPort: Number(url.port),
+        tls: url.protocol === "https:",
+        caFile: get(remote, "tls_config.ca_file") as string | undefined,
+        verifiedName: (get(remote, "tls_config.server_name") as string | undefined) ?? url.hostname,
+        clientCertFile: get(remote, "tls_config.cert_file") as string | undefined,
+        clientKeyFile: get(remote, "tls_config.key_file") as string | undefined,
+      });
+    }
   }
 
   for (const app of [model.services.app, model.services.appBackend]) {
@@ -238,41 +339,35 @@ export function observedClients(declared: StackModel): ObservedClient[] {
   return clients;
 }
 
-function resolveServer(model: StackModel, client: ObservedClient): InstanceId | undefined {
-  if (client.dialHost === "127.0.0.1" || client.dialHost === "localhost") return client.client;
-  return (Object.values(model.services) as ServiceModel[]).find((s) => s.networkAlias === client.dialHost || s.containerName === client.dialHost)?.id;
+/** Every container a client reaches: itself on loopback, a ring's members, or all answering to the name it dials. */
+function resolveServers(model: StackModel, client: ObservedClient): InstanceId[] {
+  if (client.dialsRingOf !== undefined) return client.dialsRingOf.split(",").filter(Boolean);
+  if (client.dialHost === "127.0.0.1" || client.dialHost === "localhost") return [client.client];
+  return (Object.values(model.services) as ServiceModel[]).filter((s) => s.networkAliases.includes(client.dialHost) || s.containerName === client.dialHost).map((s) => s.id);
 }
 
 function fileContent(service: ServiceModel, path: string | undefined): FileContent | undefined {
   return service.files.find((f: ContainerFile) => f.path === path)?.content;
 }
 
-/** Every wiring problem of a model, as sentences a user could act on; empty when all is consistent. */
-export function wiringProblems(declared: StackModel): string[] {
-  const model = renderStackConfigs(declared);
+/** What is wrong with one client's connection to one server container, as sentences. */
+function linkProblems(model: StackModel, servers: ObservedServer[], client: ObservedClient, serverId: InstanceId): string[] {
   const problems: string[] = [];
-  const servers = observedServers(model);
-  for (const client of observedClients(model)) {
-    const serverId = resolveServer(model, client);
-    if (!serverId) {
-      problems.push(`${client.what} dials ${client.dialHost}, which is no service of the stack`);
-      continue;
-    }
     const onPort = servers.filter((s) => s.service === serverId && s.port === client.dialPort);
     const server = onPort.find((s) => s.speaks === client.speaks) ?? onPort[0];
     if (!server) {
       problems.push(`${client.what} dials ${serverId} port ${client.dialPort}, where ${serverId} does not listen (it listens on ${servers.filter((s) => s.service === serverId).map((s) => `${s.port} (${s.what})`).join(", ")})`);
-      continue;
+      return problems;
     }
     if (client.speaks !== server.speaks) {
       problems.push(`${client.what} speaks ${client.speaks} to ${serverId} port ${client.dialPort}, but that port is ${server.what} (${server.speaks})`);
-      continue;
+      return problems;
     }
     if (client.tls !== server.tls) {
       problems.push(`${client.what} uses ${client.tls ? "TLS" : "plaintext"} but ${server.what} serves ${server.tls ? "TLS" : "plaintext"}`);
-      continue;
+      return problems;
     }
-    if (!client.tls) continue;
+    if (!client.tls) return problems;
     const serverService = model.services[serverId];
     const certContent = fileContent(serverService, server.certFile);
     const keyContent = fileContent(serverService, server.keyFile);
@@ -299,6 +394,21 @@ export function wiringProblems(declared: StackModel): string[] {
     if (!cert.dnsNames.includes(name) && !cert.ipAddresses.includes(name)) {
       problems.push(`${client.what} verifies the name "${name}", which is not in ${serverId}'s certificate (${[...cert.dnsNames, ...cert.ipAddresses].join(", ")})`);
     }
+    return problems;
+}
+
+/** Every wiring problem of a model, as sentences a user could act on; empty when all is consistent. */
+export function wiringProblems(declared: StackModel): string[] {
+  const model = renderStackConfigs(declared);
+  const problems: string[] = [];
+  const servers = observedServers(model);
+  for (const client of observedClients(model)) {
+    const serverIds = resolveServers(model, client);
+    if (serverIds.length === 0) {
+      problems.push(`${client.what} dials ${client.dialHost}, which is no service of the stack`);
+      continue;
+    }
+    for (const serverId of serverIds) problems.push(...linkProblems(model, servers, client, serverId));
   }
   problems.push(...filePermissionProblems(model));
   return problems;
