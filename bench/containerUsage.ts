@@ -94,3 +94,34 @@ export function sampleUsage(containers: readonly string[], intervalMs: number): 
     },
   };
 }
+
+/** One component's containers together: distributors, ingesters, ... (a component that runs once: its container). */
+export interface ComponentUsage {
+  /** the service ids of its containers, in the order given */
+  containers: string[];
+  /** cores busy, summed over its containers */
+  cpuCores: number;
+  /**
+   * each container's peak working set, summed: an upper bound of the component's peak (the
+   * containers need not peak at the same moment)
+   */
+  peakMemoryMiB: number;
+}
+
+/** Per-container figures (by service id) summed per component; `componentOf` maps service id -> component. */
+export function groupUsageByComponent(usage: Record<string, ContainerUsage>, componentOf: Record<string, string>): Record<string, ComponentUsage> {
+  const groups: Record<string, ComponentUsage> = {};
+  for (const [service, figures] of Object.entries(usage)) {
+    const component = componentOf[service];
+    if (component === undefined) throw new Error(`usage: no component known for ${service}`);
+    const group = (groups[component] ??= { containers: [], cpuCores: 0, peakMemoryMiB: 0 });
+    group.containers.push(service);
+    group.cpuCores += figures.cpuCores;
+    group.peakMemoryMiB += figures.peakMemoryMiB;
+  }
+  for (const group of Object.values(groups)) {
+    group.cpuCores = Number(group.cpuCores.toFixed(3));
+    group.peakMemoryMiB = Number(group.peakMemoryMiB.toFixed(1));
+  }
+  return groups;
+}

@@ -219,6 +219,9 @@ function collectorEndpointDiagnosis(probe: ProbeResult | undefined, presented: s
   };
 }
 
+/** The shortest TLS handshake attempt worth making with the collector: anything less says nothing about it. */
+const MIN_PROBE_MS = 1000;
+
 export async function runVerification(options: VerifyOptions, deps: VerifyDeps = {}): Promise<VerifyResult> {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -601,7 +604,10 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
       result.distributed = checked.summary;
       verdict.warnings.push(...checked.warnings);
       if (checked.diagnoses.length > 0) {
-        verdict.diagnoses.push(...checked.diagnoses);
+        // Containers down and ingesters missing from the ring explain the counters: they come first.
+        const causes = checked.diagnoses.filter((d) => d.code === 'TEMPO_CONTAINERS_DOWN' || d.code === 'INGESTER_RING_INCOMPLETE');
+        verdict.diagnoses.unshift(...causes);
+        verdict.diagnoses.push(...checked.diagnoses.filter((d) => !causes.includes(d)));
         verdict.verified = false;
       }
     }
@@ -631,7 +637,9 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     }
     if (queryPathNotReady) (verdict.verified ? result.warnings : result.diagnoses).push(queryPathDiagnosis(queryPathNotReady));
     // A collector that does not answer (or refuses TLS) explains everything after it: say it first.
-    const probeAfter = !verdict.verified && probeBefore?.status === 'answers' ? await probeCollector() : undefined;
+    // Only with time left for a handshake: a probe cut to a millisecond by the deadline would blame
+    // a healthy collector ("no TLS handshake within 1 ms") ahead of the real cause.
+    const probeAfter = !verdict.verified && probeBefore?.status === 'answers' && remaining() >= MIN_PROBE_MS ? await probeCollector() : undefined;
     const endpointProblem = collectorEndpointDiagnosis(probeAfter ?? probeBefore, client.clientCertDescription);
     if (endpointProblem) (verdict.verified ? result.warnings : result.diagnoses).unshift(endpointProblem);
     result.outcome = verdict.verified ? 'verified' : 'not_verified';

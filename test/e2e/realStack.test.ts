@@ -16,6 +16,7 @@ import { promisify } from "node:util";
 import { renderCollectorConfig } from "../../configs/collector/collectorConfig";
 import { renderTempoConfig } from "../../configs/tempo/tempoConfig";
 import { CONTAINER_PATHS } from "../../model/constants";
+import { isTempoComponent } from "../../model";
 import type { StackTopology } from "../../model";
 import type { InputAlteration } from "../../e2e/deploy/realValueMocks";
 import { deployTools, prepareRealComponents } from "../../e2e/deploy/prepare";
@@ -423,36 +424,46 @@ describe("end to end: the program's own resources through OpenTofu and the real 
     const checked: Record<string, number> = {};
     for (const stack of stackFiles()) {
       const settings = stackFileSettings(stack);
+      const model = topologyOf(stack, settings);
+      // Every Tempo container (one, or each microservice's replicas: one config, different -target), or the collector.
+      const targets = Object.values(model.services).filter((s) => (service === "tempo" ? isTempoComponent(s.component) : s.component === "collector")).map((s) => s.id);
       const check: InputAlteration = ({ type, name, inputs }) => {
-        if (type !== CONTAINER || name !== service) return inputs;
+        if (type !== CONTAINER || !targets.includes(name)) return inputs;
         const command = inputs.command as string[];
         // Same uploads, user and image; run the check once instead of the service, publish nothing.
         const { ports: _ports, healthcheck: _healthcheck, wait: _wait, waitTimeout: _waitTimeout, ...rest } = inputs;
         return { ...rest, command: service === "tempo" ? [...command, "-config.verify=true"] : ["validate", ...command], restart: "no", mustRun: false, attach: true, logs: true };
       };
-      const notNeeded = (names: string[]): typeof NOT_DEPLOYED => names.map((name) => ({ type: "tracing-stack:index:ServiceContainer", name, why: `not needed to check the ${service} config` }));
+      // Tempo's containers start once the object store is healthy (its bucket exists): it stays for the Tempo check.
+      const keep = (s: { id: string; component: string }) => targets.includes(s.id) || s.component === "grafana" || (service === "tempo" && s.component === "objectStore");
+      const notNeeded = Object.values(model.services).filter((s) => !keep(s)).map((s) => ({ type: "tracing-stack:index:ServiceContainer", name: s.id, why: `not needed to check the ${service} config` }));
+      const imagesNotNeeded = ["app-image", ...(service === "tempo" ? ["collector-image"] : ["tempo-image", "objectStore-image"])]
+        .filter((name) => name !== "objectStore-image" || model.components.includes("objectStore"))
+        .map((name) => ({ type: "tracing-stack:index:ServiceImage", name, why: `not needed to check the ${service} config` }));
       const notDeployed = [
         ...NOT_DEPLOYED,
-        ...notNeeded(["app", "appBackend", "prometheus", service === "tempo" ? "collector" : "tempo"]),
-        { type: "tracing-stack:index:ServiceImage", name: "app-image", why: "not needed to check configs" },
-        { type: "tracing-stack:index:ServiceImage", name: service === "tempo" ? "collector-image" : "tempo-image", why: `not needed to check the ${service} config` },
+        ...notNeeded,
+        ...imagesNotNeeded,
         { type: "tracing-stack:index:PostDeployVerification", name: "verify-ingestion", why: "nothing runs to verify" },
       ];
       if (service === "tempo") {
-        const image = topologyOf(stack, settings).config.images.tempo;
+        const image = model.config.images.tempo;
         assert.equal(image, tempo.ref, `${stack} pins ${image}; the suite checks configs with ${tempo.ref}`);
       }
       const { deployment, up } = await deploy(`config-check-${service}-${stack}`, settings, check, stack, notDeployed);
       try {
         assert.ok(up.ok, `${stack}: ${up.failure?.message}`);
-        const state = await deployment.stateOf(CONTAINER, service);
-        checked[stack] = Number(state?.exit_code);
-        assert.equal(state?.exit_code, 0, `${stack}: ${service} rejected its rendered config:\n${String(state?.container_logs ?? "")}`);
+        for (const target of targets) {
+          const state = await deployment.stateOf(CONTAINER, target);
+          checked[targets.length === 1 ? stack : `${stack} ${target}`] = Number(state?.exit_code);
+          assert.equal(state?.exit_code, 0, `${stack}: ${target} rejected its rendered config:\n${String(state?.container_logs ?? "")}`);
+        }
       } finally {
         const left = await destroyAndCheck(deployment, stack);
-        // keepDataVolume stacks keep Tempo's data and the collector's queue on destroy (retainOnDelete): expected, then removed here.
-        const retained = settings.keepDataVolume === true ? [service === "tempo" ? `volume ${stack}-tempo-data` : `volume ${stack}-collector-queue`] : [];
-        assert.deepEqual(left, retained);
+        // keepDataVolume stacks keep data volumes on destroy (retainOnDelete): expected, then removed here.
+        const deployedVolumes = Object.values(model.services).filter((s) => keep(s) && s.component !== "grafana").flatMap((s) => s.volumes.map((v) => `volume ${v.volumeName}`));
+        const retained = settings.keepDataVolume === true ? deployedVolumes.sort() : [];
+        assert.deepEqual(left.sort(), retained);
         for (const volume of retained) await docker(["volume", "rm", volume.replace(/^volume /, "")]);
       }
     }
