@@ -11,7 +11,7 @@
  *   - exemplars of panels with `exemplar: true`: `/api/v1/query_exemplars`, each trace id fetched from Tempo.
  * A query "returns data" when at least one series has a finite value: what a panel needs to draw.
  */
-import { get, type ClientTls } from "./https";
+import { get, waitFor, type ClientTls } from "./https";
 
 type Doc = Record<string, unknown>;
 
@@ -176,4 +176,61 @@ export async function traceResolves(tempoUrl: string, client: ClientTls, traceId
 
 export function describeQuery(q: DashboardQuery): string {
   return `${q.dashboard} / ${q.panel}: ${q.kind === "traceql" ? q.query : q.expr}`;
+}
+
+/** A dashboard as the program registers it (`grafana:oss/dashboard:Dashboard` inputs). */
+export function registeredDashboards(registrations: ReadonlyArray<{ type: string; inputs: Record<string, unknown> }>): Doc[] {
+  return registrations.filter((r) => r.type === "grafana:oss/dashboard:Dashboard").map((r) => JSON.parse(String(r.inputs.configJson)) as Doc);
+}
+
+export interface DashboardCheck {
+  queries: DashboardQuery[];
+  answers: QueryAnswer[];
+  /** Panels that would show "No data", as `dashboard / panel: query -> why`. */
+  noData: string[];
+  /** Trace ids behind TraceQL hits and exemplars that Tempo does not return. */
+  unresolvedTraceIds: string[];
+  traceIdsOpened: number;
+  secondsToEveryPanelWithData?: number;
+}
+
+/**
+ * Every query of every registered dashboard over the dashboards' default range (now-30m), polled
+ * while `traffic` runs until all return data (or `timeoutMs`), then every trace id behind a TraceQL
+ * hit or an exemplar opened in Tempo, as a user clicking through would. Throws when a panel with
+ * targets has no query checked: a panel the suite cannot read would otherwise pass unseen.
+ */
+export async function checkDashboards(
+  dashboards: Doc[],
+  targets: Omit<QueryTargets, "start" | "end">,
+  traffic: { stop: () => Promise<unknown> },
+  timeoutMs: number,
+): Promise<DashboardCheck> {
+  const end = Date.now() / 1000;
+  const start = end - 30 * 60;
+  const queries = dashboards.flatMap((d) => dashboardQueries(d, end - start));
+  for (const d of dashboards) {
+    const panels = (d.panels as Array<{ title: string; targets?: unknown[] }>).filter((p) => (p.targets ?? []).length > 0);
+    for (const p of panels) {
+      if (!queries.some((q) => q.dashboard === d.title && q.panel.startsWith(p.title.replace(/\$service.*/, "")))) throw new Error(`no query checked for ${String(d.title)} / ${p.title}`);
+    }
+  }
+  const started = Date.now();
+  let answers: QueryAnswer[] = [];
+  let secondsToEveryPanelWithData: number | undefined;
+  try {
+    await waitFor(async () => {
+      answers = await Promise.all(queries.map((q) => answer(q, { ...targets, start, end: Date.now() / 1000 })));
+      if (answers.some((a) => a.problem)) return undefined;
+      secondsToEveryPanelWithData = (Date.now() - started) / 1000;
+      return true;
+    }, timeoutMs, 5000);
+  } finally {
+    await traffic.stop();
+  }
+  const noData = answers.filter((a) => a.problem).map((a) => `${describeQuery(a.query)} -> ${a.problem}`);
+  const traceIds = [...new Set(answers.flatMap((a) => a.traceIds))].slice(0, 25);
+  const unresolvedTraceIds: string[] = [];
+  for (const id of traceIds) if (!(await traceResolves(targets.tempoUrl, targets.client, id))) unresolvedTraceIds.push(id);
+  return { queries, answers, noData, unresolvedTraceIds, traceIdsOpened: traceIds.length, ...(secondsToEveryPanelWithData !== undefined ? { secondsToEveryPanelWithData } : {}) };
 }

@@ -17,7 +17,8 @@ import type { StackDeployment, UpResult } from "../../e2e/deploy/stackDeployment
 import { alterations, deployStack, replaceUpload } from "../../e2e/support/stackRuns";
 import { docker, memoryMiB, type ContainerTimes } from "../../e2e/support/docker";
 import { get, sleep, waitFor, type ClientTls } from "../../e2e/support/https";
-import { clientTlsOf, countFound, diagnosisCodes, NOT_DEPLOYED, sendTraces, stackFileSettings, topologyOf, withLink, type Settings } from "../../e2e/support/e2eStack";
+import { clientTlsOf, countFound, diagnosisCodes, NOT_DEPLOYED, sendTraces, stackFileSettings, steadyTraffic, topologyOf, withLink, type Settings } from "../../e2e/support/e2eStack";
+import { checkDashboards, registeredDashboards } from "../../e2e/support/dashboardQueries";
 
 const STACK = "e2edist";
 const HOST_PORTS = { grafana: 43000, tempoApi: 43200, app: 43010, collectorOtlpGrpc: 44317, collectorOtlpHttp: 44318, prometheus: 49090 };
@@ -200,6 +201,16 @@ describe("end to end: Tempo in microservices mode, object storage and mutual TLS
       assert.ok(compacted !== undefined && compacted > 0, "the compactor compacted no block");
       assert.equal(compactionErrors, 0);
       assert.equal(failedFlushes, 0);
+    });
+
+    it("every query of every dashboard, Distributed Tempo's included, returns data from the real Prometheus and Tempo", needsTempo, async () => {
+      const dashboards = registeredDashboards(deployment.program.registrations);
+      assert.equal(dashboards.length, 5, "the four of every stack and Distributed Tempo");
+      const traffic = steadyTraffic(urls.app, client, 250);
+      const checked = await checkDashboards(dashboards, { prometheusUrl: urls.prometheus, tempoUrl: urls.tempo, client }, traffic, 150_000);
+      figures.dashboards = { dashboards: dashboards.map((d) => d.title), queries: checked.queries.length, traceIdsOpened: checked.traceIdsOpened, secondsFromSteadyTrafficToEveryPanelWithData: checked.secondsToEveryPanelWithData };
+      assert.deepEqual(checked.noData, [], `panels that would show "No data":\n${checked.noData.join("\n")}`);
+      assert.deepEqual(checked.unresolvedTraceIds, [], "trace ids behind TraceQL hits and exemplars that Tempo does not return");
     });
 
     it("memory per container (figures)", needsTempo, async () => {

@@ -26,7 +26,7 @@ import { deployStack, replaceUpload, type Upload } from "../../e2e/support/stack
 import type { TofuTools } from "../../e2e/deploy/tofu";
 import { stackFiles } from "../support/pulumiMocks";
 import { docker, memoryMiB, type ContainerTimes } from "../../e2e/support/docker";
-import { answer, dashboardQueries, describeQuery, traceResolves, type QueryAnswer } from "../../e2e/support/dashboardQueries";
+import { checkDashboards, registeredDashboards } from "../../e2e/support/dashboardQueries";
 import { get, reachOutcome, sleep, waitFor, type ClientTls } from "../../e2e/support/https";
 import {
   clientTlsOf, counter, countFound, diagnosisCodes, e2eSettings, E2E_STACK, NOT_DEPLOYED, PROJECT_DIR, sendTraces, stackFileSettings, steadyTraffic, topologyOf, withLink,
@@ -199,46 +199,21 @@ describe("end to end: the program's own resources through OpenTofu and the real 
     });
 
     it("every query of every dashboard returns data from the real Prometheus and Tempo, and every exemplar opens its trace", needsTempo, async () => {
-      const dashboards = deployment.program.registrations
-        .filter((r) => r.type === "grafana:oss/dashboard:Dashboard")
-        .map((r) => JSON.parse(String(r.inputs.configJson)) as Record<string, unknown>);
+      const dashboards = registeredDashboards(deployment.program.registrations);
       assert.equal(dashboards.length, 4);
-      const end = Date.now() / 1000;
-      const start = end - 30 * 60; // the dashboards' default range, now-30m
-      const queries = dashboards.flatMap((d) => dashboardQueries(d, end - start));
-      for (const d of dashboards) {
-        const panels = (d.panels as Array<{ title: string; targets?: unknown[] }>).filter((p) => (p.targets ?? []).length > 0);
-        for (const p of panels) assert.ok(queries.some((q) => q.dashboard === d.title && q.panel.startsWith(p.title.replace(/\$service.*/, ""))), `no query checked for ${String(d.title)} / ${p.title}`);
-      }
       // Dashboards show traffic: drive the app at 4 requests/s (every 5th failing) while polling, as a
       // user's services would. Span metrics reach Prometheus 10-25 s after their spans (generator
       // collection, then the remote-write WAL watcher's 15 s read timer).
-      const trafficStarted = Date.now();
       const traffic = steadyTraffic(urls.app, client, 250);
-      let answers: QueryAnswer[] = [];
-      let secondsToAllData: number | undefined;
-      try {
-        await waitFor(async () => {
-          answers = await Promise.all(queries.map((q) => answer(q, { prometheusUrl: urls.prometheus, tempoUrl: urls.tempo, client, start, end: Date.now() / 1000 })));
-          if (answers.some((a) => a.problem)) return undefined;
-          secondsToAllData = (Date.now() - trafficStarted) / 1000;
-          return true;
-        }, 120_000, 5000);
-      } finally {
-        figures.dashboardTraffic = await traffic.stop();
-      }
-      const noData = answers.filter((a) => a.problem).map((a) => `${describeQuery(a.query)} -> ${a.problem}`);
-      assert.deepEqual(noData, [], `panels that would show "No data":\n${noData.join("\n")}`);
-      const traceIds = [...new Set(answers.flatMap((a) => a.traceIds))].slice(0, 25);
-      const unresolved: string[] = [];
-      for (const id of traceIds) if (!(await traceResolves(urls.tempo, client, id))) unresolved.push(id);
-      assert.deepEqual(unresolved, [], "trace ids behind TraceQL hits and exemplars that Tempo does not return");
+      const checked = await checkDashboards(dashboards, { prometheusUrl: urls.prometheus, tempoUrl: urls.tempo, client }, { stop: async () => (figures.dashboardTraffic = await traffic.stop()) }, 120_000);
+      assert.deepEqual(checked.noData, [], `panels that would show "No data":\n${checked.noData.join("\n")}`);
+      assert.deepEqual(checked.unresolvedTraceIds, [], "trace ids behind TraceQL hits and exemplars that Tempo does not return");
       figures.dashboards = {
         dashboards: dashboards.map((d) => d.title),
-        queries: queries.length,
-        byKind: Object.fromEntries(["promql", "traceql", "serviceMap"].map((k) => [k, queries.filter((q) => q.kind === k).length])),
-        traceIdsOpened: traceIds.length,
-        secondsFromSteadyTrafficToEveryPanelWithData: secondsToAllData,
+        queries: checked.queries.length,
+        byKind: Object.fromEntries(["promql", "traceql", "serviceMap"].map((k) => [k, checked.queries.filter((q) => q.kind === k).length])),
+        traceIdsOpened: checked.traceIdsOpened,
+        secondsFromSteadyTrafficToEveryPanelWithData: checked.secondsToEveryPanelWithData,
       };
     });
 
