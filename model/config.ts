@@ -403,6 +403,11 @@ const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** `host:port` as Tempo's S3 client takes it: no scheme, no path. */
 const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 
+/** `host` or `host:port` as host:port, the scheme's port when none is given. */
+function withPort(hostAndMaybePort: string, schemePort: number): string {
+  return /:\d+$/.test(hostAndMaybePort) ? hostAndMaybePort : `${hostAndMaybePort}:${schemePort}`;
+}
+
 /** Tempo's settings: its mode, replicas and ring, its periods, and (microservices) its object storage. */
 function readTempo(r: Reader, stackName: string): StackConfig["tempo"] {
   const raw = r.object("tempo");
@@ -451,8 +456,26 @@ function readTempo(r: Reader, stackName: string): StackConfig["tempo"] {
     replicas,
     replicationFactor,
     maxBlockDurationSeconds: r.integer("tempo.maxBlockDurationSeconds", raw.maxBlockDurationSeconds, DEFAULTS.tempoMaxBlockDurationSeconds, 10, 7200),
-    objectStorage: { ...objectStorage, ...(objectStorage.kind === "inStack" ? { bucket: objectStorage.bucket || `${PROJECT_NAME}-${stackName}`.toLowerCase().replace(/[^a-z0-9.-]/g, "-").slice(0, 63) } : {}) },
+    objectStorage: objectStorage.kind === "inStack" && objectStorage.bucket === "" ? { ...objectStorage, bucket: defaultBucket(r, stackName) } : objectStorage,
   };
+}
+
+/**
+ * The in-stack bucket when the stack file names none: `tracing-stack-<stack>`, made a valid S3 name
+ * (lowercase; runs of other characters, and of dots, become one hyphen; at most 63 characters,
+ * ending in a letter or digit).
+ */
+function defaultBucket(r: Reader, stackName: string): string {
+  const bucket = `${PROJECT_NAME}-${stackName}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-")
+    .slice(0, 63)
+    .replace(/-+$/, "");
+  if (!S3_BUCKET.test(bucket)) {
+    r.problem("tempo.objectStorage.bucket", `the default "${bucket}" made from the stack name is not a valid S3 bucket name.`, "name the bucket: 3-63 lowercase letters, digits and hyphens.");
+  }
+  return bucket;
 }
 
 function readObjectStorage(r: Reader, raw: Record<string, unknown>, microservices: boolean): ObjectStorageConfig {
@@ -486,7 +509,7 @@ function readObjectStorage(r: Reader, raw: Record<string, unknown>, microservice
     r.problem(
       "tempo.objectStorage.endpoint",
       `"${endpoint}" has a scheme; Tempo's S3 client takes a plain host:port and fails on a URL (grafana/tempo#3696). TLS is always on and verified.`,
-      `set it to "${endpoint.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "")}".`,
+      `set it to "${withPort(endpoint.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, ""), /^https:/i.test(endpoint) ? 443 : 80)}".`,
     );
   } else if (!HOST_PORT.test(endpoint)) {
     r.problem("tempo.objectStorage.endpoint", `"${endpoint}" is not host:port.`, "set it to the store's host name and port, e.g. s3.eu-west-1.amazonaws.com:443.");

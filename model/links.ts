@@ -1,6 +1,6 @@
 import type { ComponentId, StackConfig } from "./config";
 import { TEMPO_GOSSIP_ALIAS } from "./constants";
-import { instancesOfComponent, portOf, ServiceSkeleton, TEMPO_MICROSERVICE_IDS, tlsFilePaths } from "./services";
+import { instancesOfComponent, portOf, ServiceSkeleton, TEMPO_MICROSERVICE_IDS, TEMPO_MICROSERVICES, tlsFilePaths } from "./services";
 import type { InstanceId, LinkClient, LinkModel } from "./types";
 
 /** Host-side programs dial published ports by this name; it is a SAN of every certificate. */
@@ -78,7 +78,7 @@ function microservicesTempoLinks(config: StackConfig): LinkDefinition[] {
   ];
   for (const component of TEMPO_MICROSERVICE_IDS) {
     links.push({ id: `prometheus-to-${config.networkAliases[component]}`, description: `Prometheus scrapes every ${config.networkAliases[component]}'s /metrics`, client: "prometheus", server: component, serverPortName: "httpApi", clientStartsAfterServer: false });
-    if (config.tempo.objectStorage.kind === "inStack") {
+    if (config.tempo.objectStorage.kind === "inStack" && TEMPO_MICROSERVICES[component].readsBlocks) {
       links.push({ id: `${config.networkAliases[component]}-to-object-store`, description: `the ${config.networkAliases[component]} reads and writes blocks in the in-stack S3 store`, client: component, server: "objectStore", serverPortName: "s3", clientStartsAfterServer: true });
     }
   }

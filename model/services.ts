@@ -14,15 +14,18 @@ export interface TlsFilePaths {
 /**
  * `gossips`: the target runs memberlist (it owns or watches a ring). The query-frontend does not:
  * given the gossip alias it would only be a dead address that every member's join dials.
+ * `readsBlocks`: the target's module needs the trace storage (`Store` in Tempo 2.10.8's
+ * cmd/tempo/app/modules.go) and exits at start without its bucket; the distributor does not, and the
+ * generator only with local blocks, which the stack does not enable.
  */
 export const TEMPO_MICROSERVICES = {
-  tempoDistributor: { target: "distributor", replicas: "distributor", gossips: true },
-  tempoIngester: { target: "ingester", replicas: "ingester", gossips: true },
-  tempoQueryFrontend: { target: "query-frontend", replicas: undefined, gossips: false },
-  tempoQuerier: { target: "querier", replicas: "querier", gossips: true },
-  tempoCompactor: { target: "compactor", replicas: undefined, gossips: true },
-  tempoMetricsGenerator: { target: "metrics-generator", replicas: undefined, gossips: true },
-} as const satisfies Record<string, { target: string; replicas: ReplicatedTempoTarget | undefined; gossips: boolean }>;
+  tempoDistributor: { target: "distributor", replicas: "distributor", gossips: true, readsBlocks: false },
+  tempoIngester: { target: "ingester", replicas: "ingester", gossips: true, readsBlocks: true },
+  tempoQueryFrontend: { target: "query-frontend", replicas: undefined, gossips: false, readsBlocks: true },
+  tempoQuerier: { target: "querier", replicas: "querier", gossips: true, readsBlocks: true },
+  tempoCompactor: { target: "compactor", replicas: undefined, gossips: true, readsBlocks: true },
+  tempoMetricsGenerator: { target: "metrics-generator", replicas: undefined, gossips: true, readsBlocks: false },
+} as const satisfies Record<string, { target: string; replicas: ReplicatedTempoTarget | undefined; gossips: boolean; readsBlocks: boolean }>;
 
 /** Whether a component's containers take part in the rings' gossip (memberlist). */
 export function gossips(component: ComponentId): boolean {

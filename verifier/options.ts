@@ -41,9 +41,10 @@ export interface VerifyOptions {
   prometheusPollIntervalMs?: number;
   /**
    * Tempo in microservices mode: its counters are spread over its containers, which publish no
-   * port, so they are read from Prometheus (which scrapes every one) through /federate. Each
-   * ingester must be ACTIVE in the ring and count the traces itself; their sum must rise by
-   * replicationFactor x traces x minFraction (every trace is written to that many ingesters).
+   * port, so they are read from Prometheus (which scrapes every one) through /federate. Every
+   * ingester must be ACTIVE in the ring, at least a write quorum (floor(rf/2)+1) of them must count
+   * traces, and their sum must rise by quorum x traces x minFraction: a push succeeds once a quorum
+   * of its ingesters took it, and the distributor cancels the rest (grafana/tempo#5342).
    */
   distributed?: { ingesters: number; replicationFactor: number };
   /** traces to send */
@@ -188,10 +189,11 @@ Options (environment fallback in brackets):
                                 then asks the app to fail (fail=1)      [VERIFY_SERVICE_GRAPH_EDGE]
   --ingesters N                 Tempo runs in microservices mode with N ingesters: its counters are read
                                 from Prometheus (--prometheus-url, /federate), every ingester must be
-                                ACTIVE in the ring and count the traces        [VERIFY_INGESTERS]
-  --replication-factor N        with --ingesters: copies of each trace (the ring's replication_factor);
-                                the ingesters' sum must rise by N x traces x min-fraction (default 1)
-                                                                        [VERIFY_REPLICATION_FACTOR]
+                                ACTIVE in the ring and a write quorum of them count traces
+                                                                        [VERIFY_INGESTERS]
+  --replication-factor N        with --ingesters: the ring's replication_factor; a write succeeds on a
+                                quorum of floor(N/2)+1 ingesters, so their summed counter must rise by
+                                quorum x traces x min-fraction (default 1)    [VERIFY_REPLICATION_FACTOR]
   --traces N                    traces to send (default ${DEFAULTS.traces})              [VERIFY_TRACES]
   --min-fraction F              fraction of them the counter must rise by, 0 < F <= 1 (default ${DEFAULTS.minFraction})
                                                                         [VERIFY_MIN_FRACTION]
@@ -569,23 +571,6 @@ export function resolveOptions(input: ResolveInput): VerifyOptions {
   if (collectorOtlpRaw) options.collectorOtlpUrl = validateHttpsUrl(collectorOtlpRaw, '--collector-otlp-url');
   const edge = edgeRaw !== undefined ? parseServiceGraphEdge(edgeRaw, edgeFlag !== undefined ? '--service-graph-edge' : 'VERIFY_SERVICE_GRAPH_EDGE') : sd.serviceGraphEdge;
   if (prometheusRaw) options.prometheusUrl = validateHttpsUrl(prometheusRaw, '--prometheus-url');
-  if (edge) {
-    if (!options.prometheusUrl) {
-      throw new UsageError(
-        `--service-graph-edge ${edge.client},${edge.server} needs --prometheus-url https://HOST:PORT (or VERIFY_PROMETHEUS_URL): the span metrics and the edge are read from Prometheus`,
-      );
-    }
-    if (!options.appUrl) {
-      throw new UsageError(
-        `--service-graph-edge needs the app (--app-url / VERIFY_APP_URL): synthetic OTLP spans come from one service only and never create the edge ${edge.client} -> ${edge.server}`,
-      );
-    }
-    options.serviceGraphEdge = edge;
-  } else if (options.prometheusUrl) {
-    throw new UsageError(
-      '--prometheus-url needs --service-graph-edge CLIENT,SERVER (or VERIFY_SERVICE_GRAPH_EDGE): the services whose span metrics and edge are checked in Prometheus',
-    );
-  }
   const ingestersRaw = nonEmpty(args.ingesters) ?? nonEmpty(env['VERIFY_INGESTERS']);
   const replicationRaw = nonEmpty(args.replicationFactor) ?? nonEmpty(env['VERIFY_REPLICATION_FACTOR']);
   if (ingestersRaw !== undefined) {
@@ -598,6 +583,26 @@ export function resolveOptions(input: ResolveInput): VerifyOptions {
     options.distributed = { ingesters, replicationFactor };
   } else if (replicationRaw !== undefined) {
     throw new UsageError('--replication-factor goes with --ingesters N (Tempo in microservices mode)');
+  } else if (sd.distributed && options.prometheusUrl) {
+    // --stack of a microservices stack: its ingesters and replication factor come from the model.
+    options.distributed = sd.distributed;
+  }
+  if (edge) {
+    if (!options.prometheusUrl) {
+      throw new UsageError(
+        `--service-graph-edge ${edge.client},${edge.server} needs --prometheus-url https://HOST:PORT (or VERIFY_PROMETHEUS_URL): the span metrics and the edge are read from Prometheus`,
+      );
+    }
+    if (!options.appUrl) {
+      throw new UsageError(
+        `--service-graph-edge needs the app (--app-url / VERIFY_APP_URL): synthetic OTLP spans come from one service only and never create the edge ${edge.client} -> ${edge.server}`,
+      );
+    }
+    options.serviceGraphEdge = edge;
+  } else if (options.prometheusUrl && !options.distributed) {
+    throw new UsageError(
+      '--prometheus-url needs --service-graph-edge CLIENT,SERVER (or VERIFY_SERVICE_GRAPH_EDGE): the services whose span metrics and edge are checked in Prometheus',
+    );
   }
   const tenant = pick(args.tenant, 'VERIFY_TENANT', sd.tenant);
   if (tenant) options.tenant = tenant;

@@ -76,6 +76,10 @@ export async function stackDefaults(stack: string, projectDir: string, opts: Sta
     traces: model.config.verification.traces,
     minFraction: model.config.verification.minFraction,
     deadlineSeconds: model.config.verification.deadlineSeconds,
+    // Microservices: the counters are spread over containers that publish nothing (read through Prometheus).
+    ...(model.config.tempo.mode === 'microservices'
+      ? { distributed: { ingesters: model.config.tempo.replicas.ingester, replicationFactor: model.config.tempo.replicationFactor } }
+      : {}),
   };
   const runPulumi = opts.runPulumi ?? defaultRunPulumi;
   const output = async (name: string, what: string, instead: string, why = ''): Promise<string> => {

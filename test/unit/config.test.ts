@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseStackConfig, StackConfigError } from "../../model";
-import { runProgram, stackConfigFromFile } from "../support/pulumiMocks";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseStackConfig, projectSettingsFromStackFile, StackConfigError } from "../../model";
+import { PROJECT_DIR, runProgram, stackConfigFromFile } from "../support/pulumiMocks";
 import type { RecordedResource } from "../support/pulumiMocks";
 
 function problemsOf(raw: Record<string, unknown>, stack = "dev"): string[] {
@@ -38,6 +40,39 @@ describe("bad stack config is rejected with the setting and the fix", () => {
     ["the backend under the app's own service name", { appServiceName: "shop", appBackendServiceName: "shop" }, /^tracing-stack:appBackendServiceName: "shop" is also appServiceName; with one name for both, the service graph has no edge.*Fix: give the backend its own name, e\.g\. "shop-backend"\.$/],
     ["publishing beyond loopback without mutual TLS", { hostBindAddress: "0.0.0.0", tls: { mutual: false } }, /^tracing-stack:tls\.mutual: is false while hostBindAddress is 0\.0\.0\.0: the collector's receivers and the Tempo and Prometheus APIs would accept any client on the network\. Fix: set tls\.mutual to true/],
     ["a non-boolean tls.mutual", { tls: { mutual: "yes" } }, /^tracing-stack:tls\.mutual: must be true or false/],
+    ["an unknown Tempo mode", { tempo: { mode: "distributed" } }, /^tracing-stack:tempo\.mode: unknown Tempo mode "distributed"\. Fix: set it to one of: monolithic, microservices\.$/],
+    ["an even replication factor", { tempo: { mode: "microservices", replicationFactor: 2 } }, /^tracing-stack:tempo\.replicationFactor: 2 is even: a write needs a quorum of floor\(2\/2\)\+1 = 2 ingesters.*Fix: set an odd factor, e\.g\. 1 or 3\.$/],
+    ["fewer ingesters than copies of each trace", { tempo: { mode: "microservices", replicas: { ingester: 2 } } }, /^tracing-stack:tempo\.replicas\.ingester: 2 ingester\(s\) cannot hold 3 copies of each trace \(tempo\.replicationFactor\).*Fix: run at least 3 ingesters, or lower tempo\.replicationFactor\.$/],
+    ["no distributor at all", { tempo: { mode: "microservices", replicas: { distributor: 0 } } }, /^tracing-stack:tempo\.replicas\.distributor: must be a whole number from 1 to 9, got 0\./],
+    ["too many queriers", { tempo: { mode: "microservices", replicas: { querier: 10 } } }, /^tracing-stack:tempo\.replicas\.querier: must be a whole number from 1 to 9, got 10\./],
+    ["a replica count for a target that does not scale", { tempo: { mode: "microservices", replicas: { compactor: 2 } } }, /^tracing-stack:tempo\.replicas\.compactor: is not a known setting\. Fix: use one of: distributor, ingester, querier\.$/],
+    ["replicas on a monolithic Tempo", { tempo: { replicas: { ingester: 3 } } }, /^tracing-stack:tempo\.replicas: applies to tempo\.mode microservices only.*Fix: remove tempo\.replicas, or set tempo\.mode to microservices\.$/],
+    ["a replication factor on a monolithic Tempo", { tempo: { replicationFactor: 3 } }, /^tracing-stack:tempo\.replicationFactor: applies to tempo\.mode microservices only/],
+    ["object storage on a monolithic Tempo", { tempo: { objectStorage: { kind: "inStack" } } }, /^tracing-stack:tempo\.objectStorage: applies to tempo\.mode microservices only/],
+    [
+      "an external store's endpoint given as a URL",
+      { tempo: { mode: "microservices", objectStorage: { kind: "external", endpoint: "https://s3.eu-west-1.amazonaws.com:443/", bucket: "traces", accessKeyId: "AKIA" } }, objectStorageSecretAccessKey: "s" },
+      /^tracing-stack:tempo\.objectStorage\.endpoint: "https:\/\/s3\.eu-west-1\.amazonaws\.com:443\/" has a scheme; .*grafana\/tempo#3696.*Fix: set it to "s3\.eu-west-1\.amazonaws\.com:443"\.$/,
+    ],
+    ["an external store's endpoint without a port", { tempo: { mode: "microservices", objectStorage: { kind: "external", endpoint: "s3.example.com", bucket: "traces", accessKeyId: "AKIA" } }, objectStorageSecretAccessKey: "s" }, /^tracing-stack:tempo\.objectStorage\.endpoint: "s3\.example\.com" is not host:port\./],
+    ["an external store without an endpoint", { tempo: { mode: "microservices", objectStorage: { kind: "external", bucket: "traces", accessKeyId: "AKIA" } }, objectStorageSecretAccessKey: "s" }, /^tracing-stack:tempo\.objectStorage\.endpoint: is required for an external store\./],
+    ["an external store without a bucket", { tempo: { mode: "microservices", objectStorage: { kind: "external", endpoint: "s3.example.com:443", accessKeyId: "AKIA" } }, objectStorageSecretAccessKey: "s" }, /^tracing-stack:tempo\.objectStorage\.bucket: is required for an external store\./],
+    ["an external store without an access key id", { tempo: { mode: "microservices", objectStorage: { kind: "external", endpoint: "s3.example.com:443", bucket: "traces" } }, objectStorageSecretAccessKey: "s" }, /^tracing-stack:tempo\.objectStorage\.accessKeyId: is required for an external store\./],
+    ["an external store without its secret key", { tempo: { mode: "microservices", objectStorage: { kind: "external", endpoint: "s3.example.com:443", bucket: "traces", accessKeyId: "AKIA" } } }, /^tracing-stack:objectStorageSecretAccessKey: is not set, and an external store needs the secret of tempo\.objectStorage\.accessKeyId\. Fix: run `pulumi config set --secret objectStorageSecretAccessKey <secret>`\.$/],
+    ["the in-stack store given an endpoint", { tempo: { mode: "microservices", objectStorage: { kind: "inStack", endpoint: "s3.example.com:443" } } }, /^tracing-stack:tempo\.objectStorage\.endpoint: applies to an external store only.*Fix: remove it, or set tempo\.objectStorage\.kind to external\.$/],
+    ["the in-stack store given an access key id", { tempo: { mode: "microservices", objectStorage: { accessKeyId: "AKIA" } } }, /^tracing-stack:tempo\.objectStorage\.accessKeyId: applies to an external store only/],
+    ["the in-stack store given a secret key", { tempo: { mode: "microservices" }, objectStorageSecretAccessKey: "s" }, /^tracing-stack:objectStorageSecretAccessKey: is set while the object store is the in-stack one, whose keys the stack generates\. Fix: remove it/],
+    ["an unknown object storage kind", { tempo: { mode: "microservices", objectStorage: { kind: "gcs" } } }, /^tracing-stack:tempo\.objectStorage\.kind: unknown object storage "gcs"\. Fix: set it to inStack .* or external/],
+    ["a bucket name S3 refuses", { tempo: { mode: "microservices", objectStorage: { bucket: "Traces_Bucket" } } }, /^tracing-stack:tempo\.objectStorage\.bucket: "Traces_Bucket" is not a valid S3 bucket name\. Fix: use 3-63 lowercase letters/],
+    ["a bucket name ending in a hyphen", { tempo: { mode: "microservices", objectStorage: { bucket: "traces-" } } }, /^tracing-stack:tempo\.objectStorage\.bucket: "traces-" is not a valid S3 bucket name/],
+    [
+      "an external store's CA that is not PEM",
+      { tempo: { mode: "microservices", objectStorage: { kind: "external", endpoint: "s3.example.com:443", bucket: "traces", accessKeyId: "AKIA", caCertificate: "MIIB...base64 without armour" } }, objectStorageSecretAccessKey: "s" },
+      /^tracing-stack:tempo\.objectStorage\.caCertificate: is not a PEM certificate\. Fix: paste the PEM of the CA/,
+    ],
+    ["a misspelt object storage field", { tempo: { mode: "microservices", objectStorage: { bukket: "traces" } } }, /^tracing-stack:tempo\.objectStorage\.bukket: is not a known setting/],
+    ["microservices with plaintext internal gRPC", { tempo: { mode: "microservices" }, tls: { tempoInternalGrpc: "plaintext" } }, /^tracing-stack:tls\.tempoInternalGrpc: is plaintext while tempo\.mode is microservices, whose components talk over the network\. Fix: remove it \(TLS is the default\), or set tempo\.mode to monolithic\.$/],
+    ["microservices without mutual TLS", { tempo: { mode: "microservices" }, tls: { mutual: false } }, /^tracing-stack:tls\.mutual: is false while tempo\.mode is microservices, which runs mutual TLS on every hop.*Fix: remove it \(true is the default\), or set tempo\.mode to monolithic\.$/],
   ];
   for (const [name, raw, expected] of cases) {
     it(name, () => {
@@ -91,5 +126,111 @@ describe("defaults", () => {
     const digest = `grafana/tempo@sha256:${"a".repeat(64)}`;
     assert.equal(parseStackConfig("dev", { images: { tempo: digest } }).images.tempo, digest);
     assert.equal(parseStackConfig("dev", { images: { app: "registry.local:5000/shop/app:v1.2.3" } }).images.app.kind, "image");
+  });
+});
+
+describe("Tempo in microservices mode", () => {
+  const microservices = (tempo: Record<string, unknown> = {}, rest: Record<string, unknown> = {}) => ({ tempo: { mode: "microservices", ...tempo }, ...rest });
+  const FAKE_CA = "-----BEGIN CERTIFICATE-----\nMIIBfakeCA\n-----END CERTIFICATE-----\n";
+
+  it("Pulumi.distributed.yaml parses to 2 distributors, 3 ingesters, 2 queriers, RF 3 and the in-stack store with a bucket of the stack's own", () => {
+    const settings = projectSettingsFromStackFile(readFileSync(join(PROJECT_DIR, "Pulumi.distributed.yaml"), "utf8"));
+    const tempo = parseStackConfig("distributed", settings).tempo;
+    assert.equal(tempo.mode, "microservices");
+    assert.deepEqual(tempo.replicas, { distributor: 2, ingester: 3, querier: 2 });
+    assert.equal(tempo.replicationFactor, 3);
+    assert.equal(tempo.maxBlockDurationSeconds, 300);
+    assert.deepEqual(tempo.objectStorage, { kind: "inStack", bucket: "tracing-stack-distributed", region: "us-east-1" });
+  });
+
+  it("with only the mode set, takes the issue's topology and Tempo's own block duration", () => {
+    const tempo = parseStackConfig("staging", microservices()).tempo;
+    assert.deepEqual(tempo.replicas, { distributor: 2, ingester: 3, querier: 2 });
+    assert.equal(tempo.replicationFactor, 3);
+    assert.equal(tempo.maxBlockDurationSeconds, 1800);
+    assert.deepEqual(tempo.objectStorage, { kind: "inStack", bucket: "tracing-stack-staging", region: "us-east-1" });
+  });
+
+  it("names the default bucket after the stack in S3's alphabet; a bucket given is kept", () => {
+    assert.equal(parseStackConfig("Team_A", microservices()).tempo.objectStorage.bucket, "tracing-stack-team-a");
+    assert.equal(parseStackConfig("dev", microservices({ objectStorage: { bucket: "my-traces" } })).tempo.objectStorage.bucket, "my-traces");
+  });
+
+  it("accepts the replica counts and factors the rules allow", () => {
+    const tempo = parseStackConfig("dev", microservices({ replicas: { distributor: 1, ingester: 5, querier: "3" }, replicationFactor: 5 })).tempo;
+    assert.deepEqual(tempo.replicas, { distributor: 1, ingester: 5, querier: 3 });
+    assert.equal(tempo.replicationFactor, 5);
+    const single = parseStackConfig("dev", microservices({ replicas: { ingester: 1 }, replicationFactor: 1 })).tempo;
+    assert.equal(single.replicationFactor, 1);
+  });
+
+  it("counts the ingesters against the factor actually set", () => {
+    const problems = problemsOf(microservices({ replicationFactor: 5 }));
+    assert.deepEqual(problems, [
+      "tracing-stack:tempo.replicas.ingester: 3 ingester(s) cannot hold 5 copies of each trace (tempo.replicationFactor): every write would fail its quorum. Fix: run at least 5 ingesters, or lower tempo.replicationFactor.",
+    ]);
+  });
+
+  it("an even factor is refused even with enough ingesters, and only that is reported", () => {
+    const problems = problemsOf(microservices({ replicas: { ingester: 4 }, replicationFactor: 4 }));
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0]!, /^tracing-stack:tempo\.replicationFactor: 4 is even: a write needs a quorum of floor\(4\/2\)\+1 = 3 ingesters.*Fix: set an odd factor, e\.g\. 3 or 5\.$/);
+  });
+
+  it("an external store: endpoint, bucket, region, key id and CA as given", () => {
+    const tempo = parseStackConfig(
+      "dev",
+      microservices(
+        { objectStorage: { kind: "external", endpoint: "minio.internal:9000", bucket: "traces", region: "eu-west-1", accessKeyId: "AKIAEXAMPLE", caCertificate: FAKE_CA } },
+        { objectStorageSecretAccessKey: "secret" },
+      ),
+    ).tempo;
+    assert.deepEqual(tempo.objectStorage, { kind: "external", endpoint: "minio.internal:9000", bucket: "traces", region: "eu-west-1", accessKeyId: "AKIAEXAMPLE", caCertificate: FAKE_CA });
+    const systemCas = parseStackConfig("dev", microservices({ objectStorage: { kind: "external", endpoint: "s3.amazonaws.com:443", bucket: "traces", accessKeyId: "AKIA" } }, { objectStorageSecretAccessKey: "s" })).tempo;
+    assert.equal("caCertificate" in systemCas.objectStorage, false, "no CA given: the image's system CAs, and no tls_ca_path");
+    assert.equal(systemCas.objectStorage.region, "us-east-1");
+  });
+
+  it("an external store missing everything: each missing setting is its own problem", () => {
+    const problems = problemsOf(microservices({ objectStorage: { kind: "external" } }));
+    const settings = problems.map((p) => p.split(":").slice(0, 2).join(":"));
+    assert.deepEqual(settings.sort(), [
+      "tracing-stack:objectStorageSecretAccessKey",
+      "tracing-stack:tempo.objectStorage.accessKeyId",
+      "tracing-stack:tempo.objectStorage.bucket",
+      "tracing-stack:tempo.objectStorage.endpoint",
+    ]);
+  });
+
+  it("refuses plaintext internal gRPC and one-way TLS together, each named", () => {
+    const problems = problemsOf(microservices({}, { tls: { tempoInternalGrpc: "plaintext", mutual: false } }));
+    assert.deepEqual(problems.map((p) => p.split(":").slice(0, 2).join(":")), ["tracing-stack:tls.tempoInternalGrpc", "tracing-stack:tls.mutual"]);
+  });
+
+  it("leaves a monolithic stack as it was: its mode, one copy of each trace, no replica or storage problems", () => {
+    const config = parseStackConfig("dev", {});
+    assert.equal(config.tempo.mode, "monolithic");
+    assert.equal(config.tempo.replicationFactor, 1);
+    // A secret key a monolithic stack does not use is not a reason to refuse it.
+    assert.equal(parseStackConfig("dev", { tempo: { mode: "monolithic" }, objectStorageSecretAccessKey: "s" }).tempo.mode, "monolithic");
+    for (const stack of ["dev", "staging"]) {
+      const settings = projectSettingsFromStackFile(readFileSync(join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8"));
+      assert.equal(parseStackConfig(stack, settings).tempo.mode, "monolithic", stack);
+    }
+  });
+
+  // The default bucket comes from the stack name, which may end in "_", "-" or "." or hold "..".
+  it("derives a valid S3 bucket name from every stack name Docker accepts (\"dev_\" gives \"tracing-stack-dev-\")", () => {
+    for (const stack of ["dev_", "dev.", "a..b"]) {
+      const bucket = parseStackConfig(stack, microservices()).tempo.objectStorage.bucket;
+      assert.match(bucket, /^[a-z0-9](?!.*\.\.)[a-z0-9.-]{1,61}[a-z0-9]$/, `${stack} -> ${bucket}`);
+    }
+  });
+
+  // For a URL without a port the fix must itself pass the host:port rule (the scheme's port).
+  it("offers a fix that passes its own host:port rule for an endpoint URL without a port", () => {
+    const problems = problemsOf(microservices({ objectStorage: { kind: "external", endpoint: "https://s3.example.com", bucket: "traces", accessKeyId: "AKIA" } }, { objectStorageSecretAccessKey: "s" }));
+    const fix = /Fix: set it to "([^"]+)"/.exec(problems.find((p) => p.includes("tempo.objectStorage.endpoint")) ?? "")?.[1] ?? "";
+    assert.match(fix, /^[A-Za-z0-9.-]+:\d{1,5}$/);
   });
 });

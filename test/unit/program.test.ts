@@ -61,7 +61,8 @@ describe("the program under mocks", () => {
         assert.equal(count("pulumi:providers:grafana"), 1);
         assert.deepEqual(ofType(run(), "grafana:oss/dataSource:DataSource").map((d) => d.inputs.type).sort(), ["prometheus", "tempo"]);
         assert.equal(count("grafana:oss/folder:Folder"), 1);
-        assert.equal(count("grafana:oss/dashboard:Dashboard"), 4);
+        // Microservices-mode Tempo adds the Distributed Tempo dashboard to the four every stack has.
+        assert.equal(count("grafana:oss/dashboard:Dashboard"), microservices ? 5 : 4);
         assert.equal(count("command:local:Command"), 1);
       });
 
@@ -245,7 +246,11 @@ describe("the program under mocks", () => {
         // The collector queues for Tempo, remote write and scrapes retry, Grafana queries on demand.
         for (const id of ["collector", "prometheus", "grafana"]) assert.deepEqual(waits(id), [], `${id} waits for nothing`);
         // Tempo's internal clients retry; only what reads or writes blocks waits, for the store whose health means its bucket exists.
-        for (const id of TEMPO_IDS) assert.deepEqual(waits(id), microservices ? ["objectStore"] : [], `${id} waits for ${microservices ? "the object store" : "nothing"}`);
+        for (const id of TEMPO_IDS) {
+          // Tempo 2.10.8's distributor and metrics-generator modules never open the trace storage.
+          const readsBlocks = microservices && !/^tempo(Distributor|MetricsGenerator)/.test(id);
+          assert.deepEqual(waits(id), readsBlocks ? ["objectStore"] : [], `${id} waits for ${readsBlocks ? "the object store" : "nothing"}`);
+        }
         if (microservices) assert.deepEqual(waits("objectStore"), []);
         // The verification and Grafana's provisioning still wait for what they use.
         const verification = run().registrations.find((r) => r.type === "command:local:Command");

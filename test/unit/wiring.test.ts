@@ -10,13 +10,26 @@ describe("wiring read back from the rendered configs", () => {
     it(`is consistent for every link of stack ${stack}`, () => {
       const model = loadStackModelFromFile(stack, PROJECT_DIR);
       assert.deepEqual(wiringProblems(model), []);
-      // Every client of the stack is seen, so a renderer that drops one cannot pass silently.
-      // collector exporter, 3 Tempo internal clients, Tempo's remote write, 2 app exporters, the
-      // app's call to its backend, the Prometheus scrape, 2 Grafana datasources.
-      assert.equal(observedClients(model).length, 11);
       const clientsOf = (id: string) => observedClients(model).filter((c) => c.client === id).map((c) => c.what);
-      assert.ok(clientsOf("tempo").includes("tempo metrics-generator remote_write /api/v1/write"));
       assert.ok(clientsOf("app").includes("app downstream call"));
+      // Every client of the stack is seen, so a renderer that drops one cannot pass silently.
+      if (model.config.tempo.mode === "monolithic") {
+        // collector exporter, 3 Tempo internal clients, Tempo's remote write, 2 app exporters, the
+        // app's call to its backend, the Prometheus scrape, 2 Grafana datasources.
+        assert.equal(observedClients(model).length, 11);
+        assert.ok(clientsOf("tempo").includes("tempo metrics-generator remote_write /api/v1/write"));
+        return;
+      }
+      const { distributor: d, ingester: i, querier: q } = model.config.tempo.replicas;
+      // The collector exporter; per distributor ingester_client, metrics_generator_client and
+      // memberlist; per ingester memberlist and S3; the query-frontend's S3; per querier
+      // ingester_client, frontend_worker, memberlist and S3; the compactor's memberlist and S3; the
+      // generator's memberlist and remote write; 2 app exporters and the app's call to its backend;
+      // a scrape of every Tempo container; 2 Grafana datasources.
+      const tempoContainers = d + i + 1 + q + 1 + 1;
+      assert.equal(observedClients(model).length, 1 + 3 * d + 2 * i + 1 + 4 * q + 2 + 2 + 3 + tempoContainers + 2);
+      assert.ok(clientsOf("tempoMetricsGenerator").includes("tempoMetricsGenerator metrics-generator remote_write /api/v1/write"));
+      for (let n = 1; n <= i; n++) assert.ok(clientsOf(`tempoIngester-${n}`).includes(`tempoIngester-${n} storage.trace.s3`), `tempoIngester-${n}`);
     });
   }
 

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { diagnose, type DiagnoseInput } from '../../verifier/diagnose';
 import { parsePrometheusText, readCollectorCounters, readTempoCounters, type CollectorCounters, type TempoCounters } from '../../verifier/tempoMetrics';
 import { fixture } from './helpers/fakeStack';
+import { federateText } from './helpers/federate';
 
 const tempo = (name: string): TempoCounters => readTempoCounters(parsePrometheusText(fixture(name)));
 const collector = (name: string): CollectorCounters => readCollectorCounters(parsePrometheusText(fixture(name)));
@@ -216,5 +217,69 @@ describe('recorded from the official Tempo 2.10.8 image (fixtures/real)', () => 
     assert.equal(r.tracesCreated.present, false);
     assert.equal(r.tracesCreated.metric, 'tempo_ingester_traces_created_total');
     assert.match(r.tracesCreated.reason, /no trace has been created since Tempo started/);
+  });
+});
+
+describe('diagnose with replication (Tempo in microservices mode, counters summed over its containers)', () => {
+  /** Federated counters (Prometheus /federate: untyped, labelled with the instance they were scraped from), as the verifier sums them. */
+  const federated = (c: { spans: number; appends: number; failures: number; created: number[] }): TempoCounters =>
+    readTempoCounters(parsePrometheusText(federateText({ distributor: { spansReceived: c.spans, appends: c.appends, appendFailures: c.failures }, created: c.created })));
+  const before = federated({ spans: 0, appends: 0, failures: 0, created: [0, 0, 0] });
+  const RF3 = { factor: 3, quorum: 2 };
+  const run = (after: TempoCounters, overrides: Partial<DiagnoseInput> = {}) =>
+    diagnose(input({ tempoBefore: before, tempoAfter: after, replication: RF3, lookup: { looked: 10, found: 10 }, ...overrides }));
+
+  test('the summed counter must rise by a write quorum of copies of every trace', () => {
+    const r = run(federated({ spans: 30, appends: 30, failures: 0, created: [10, 10, 0] }));
+    assert.equal(r.required, 20);
+    assert.equal(r.delta.tracesCreated, 20, 'summed over the ingesters');
+    assert.equal(r.verified, true);
+    assert.deepEqual(r.diagnoses, []);
+    assert.deepEqual(r.warnings, []);
+  });
+
+  test('one copy of each trace short of the quorum is TRACES_NOT_CREATED, naming the quorum-sized requirement', () => {
+    const r = run(federated({ spans: 30, appends: 30, failures: 0, created: [10, 9, 0] }));
+    assert.equal(r.verified, false);
+    assert.deepEqual(codes(r), ['TRACES_NOT_CREATED']);
+    assert.equal(r.diagnoses[0]?.evidence['required'], 20);
+    assert.match(r.diagnoses[0]?.message ?? '', /rose by 19 of the 20 required/);
+  });
+
+  test('the fraction applies to the traces, then the quorum to the copies', () => {
+    const r = run(federated({ spans: 30, appends: 30, failures: 0, created: [5, 5, 0] }), { minFraction: 0.5 });
+    assert.equal(r.required, 10);
+    assert.equal(r.verified, true);
+    const rf5 = diagnose(input({ tempoBefore: before, tempoAfter: federated({ spans: 30, appends: 50, failures: 0, created: [10, 10, 10] }), replication: { factor: 5, quorum: 3 }, lookup: { looked: 1, found: 1 }, tracesSent: 7 }));
+    assert.equal(rf5.required, 21);
+  });
+
+  test('with RF 3, the distributor cancelling 1 of every 3 appends is tolerated (grafana/tempo#5342)', () => {
+    const r = run(federated({ spans: 30, appends: 30, failures: 10, created: [10, 10, 0] }));
+    assert.equal(r.verified, true);
+    assert.deepEqual(r.diagnoses, []);
+    assert.deepEqual(r.warnings, [], 'cancelled writes beyond the quorum are not a problem');
+  });
+
+  test('with RF 3, 2 of every 3 appends failing is INGESTER_APPEND_FAILING', () => {
+    const r = run(federated({ spans: 30, appends: 30, failures: 20, created: [10, 0, 0] }));
+    assert.equal(r.verified, false);
+    assert.deepEqual(codes(r), ['INGESTER_APPEND_FAILING']);
+    assert.equal(r.diagnoses[0]?.evidence['ingesterAppendFailures'], 20);
+  });
+
+  test('one failure more than the cancelled share is reported, as a warning once the traces are stored', () => {
+    const r = run(federated({ spans: 30, appends: 30, failures: 11, created: [10, 10, 0] }));
+    assert.equal(r.verified, true);
+    assert.deepEqual(r.warnings.map((w) => w.code), ['INGESTER_APPEND_FAILING']);
+  });
+
+  test('without replication no append may fail, and one copy per trace is enough', () => {
+    const r = diagnose(input({ tempoBefore: before, tempoAfter: federated({ spans: 30, appends: 30, failures: 10, created: [10, 0, 0] }), lookup: { looked: 10, found: 10 } }));
+    assert.equal(r.required, 10);
+    assert.equal(r.verified, true);
+    assert.deepEqual(r.warnings.map((w) => w.code), ['INGESTER_APPEND_FAILING']);
+    const rf1 = diagnose(input({ tempoBefore: before, tempoAfter: federated({ spans: 30, appends: 10, failures: 1, created: [10, 0, 0] }), replication: { factor: 1, quorum: 1 }, lookup: { looked: 10, found: 10 } }));
+    assert.deepEqual(rf1.warnings.map((w) => w.code), ['INGESTER_APPEND_FAILING'], 'RF 1 cancels nothing');
   });
 });

@@ -579,3 +579,79 @@ describe('runCli with --stack defaults (in process)', () => {
     );
   });
 });
+
+describe('--ingesters / --replication-factor (Tempo in microservices mode)', () => {
+  const BASE = ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1'];
+  const PROMETHEUS = ['--prometheus-url', 'https://p:9090', '--service-graph-edge', 'app,backend'];
+
+  test('parsed from the command line', () => {
+    const args = parseCliArgs(['--ingesters', '3', '--replication-factor', '3']);
+    assert.equal(args.ingesters, '3');
+    assert.equal(args.replicationFactor, '3');
+  });
+
+  test('with Prometheus: the counters are read through it, every ingester and the factor known', () => {
+    const o = resolve([...BASE, ...PROMETHEUS, '--ingesters', '3', '--replication-factor', '3']);
+    assert.deepEqual(o.distributed, { ingesters: 3, replicationFactor: 3 });
+    assert.equal(o.prometheusUrl, 'https://p:9090');
+  });
+
+  test('without a factor each trace is held once', () => {
+    assert.deepEqual(resolve([...BASE, ...PROMETHEUS, '--ingesters', '2']).distributed, { ingesters: 2, replicationFactor: 1 });
+  });
+
+  test('a monolithic run has none', () => {
+    assert.equal(resolve([...BASE, ...PROMETHEUS]).distributed, undefined);
+    assert.equal(resolve(BASE).distributed, undefined);
+  });
+
+  test('VERIFY_INGESTERS and VERIFY_REPLICATION_FACTOR (the post-deploy command); flags win', () => {
+    const env = {
+      VERIFY_TEMPO_URL: 'https://t:1', VERIFY_APP_URL: 'https://a:1', VERIFY_CA_PEM: pki.caPem,
+      VERIFY_PROMETHEUS_URL: 'https://p:9090', VERIFY_SERVICE_GRAPH_EDGE: 'app,backend',
+      VERIFY_INGESTERS: '5', VERIFY_REPLICATION_FACTOR: '3',
+    };
+    assert.deepEqual(resolve([], env).distributed, { ingesters: 5, replicationFactor: 3 });
+    assert.deepEqual(resolve(['--ingesters', '3', '--replication-factor', '1'], env).distributed, { ingesters: 3, replicationFactor: 1 });
+    assert.deepEqual(resolve(['--replication-factor', '5'], env).distributed, { ingesters: 5, replicationFactor: 5 }, 'a flag and a variable combine');
+  });
+
+  for (const [what, argv, env, message] of [
+    ['--ingesters without Prometheus', [...BASE, '--ingesters', '3', '--replication-factor', '3'], {}, /^--ingesters needs --prometheus-url https:\/\/HOST:PORT \(or VERIFY_PROMETHEUS_URL\)/],
+    ['VERIFY_INGESTERS without Prometheus', BASE, { VERIFY_INGESTERS: '3' }, /^--ingesters needs --prometheus-url/],
+    ['more copies than ingesters', [...BASE, ...PROMETHEUS, '--ingesters', '3', '--replication-factor', '5'], {}, /^--replication-factor 5 is more than --ingesters 3: no ring could hold that many copies$/],
+    ['more copies than ingesters, from the environment', [...BASE, ...PROMETHEUS], { VERIFY_INGESTERS: '1', VERIFY_REPLICATION_FACTOR: '3' }, /^--replication-factor 3 is more than --ingesters 1/],
+    ['--replication-factor alone', [...BASE, ...PROMETHEUS, '--replication-factor', '3'], {}, /^--replication-factor goes with --ingesters N/],
+    ['VERIFY_REPLICATION_FACTOR alone', [...BASE, ...PROMETHEUS], { VERIFY_REPLICATION_FACTOR: '3' }, /^--replication-factor goes with --ingesters N/],
+    ['no ingesters', [...BASE, ...PROMETHEUS, '--ingesters', '0'], {}, /^--ingesters: 0 is out of range/],
+    ['ingesters not a number', [...BASE, ...PROMETHEUS, '--ingesters', 'three'], {}, /^--ingesters: "three" is not an integer/],
+    ['a fractional factor', [...BASE, ...PROMETHEUS, '--ingesters', '3', '--replication-factor', '1.5'], {}, /^--replication-factor: "1\.5" is not an integer/],
+  ] as const) {
+    test(`usage error: ${what}`, () => {
+      assert.throws(() => resolve([...argv], { ...env }), (err: unknown) => err instanceof UsageError && message.test(err.message), what);
+    });
+  }
+
+  test('the usage text names both flags and their variables', () => {
+    for (const s of ['--ingesters N', 'VERIFY_INGESTERS', '--replication-factor N', 'VERIFY_REPLICATION_FACTOR']) assert.ok(USAGE.includes(s), s);
+  });
+
+  // The usage states the rule the verifier applies: quorum floor(N/2)+1 x traces (diagnose.ts, distributedCheck.ts).
+  test('the usage states the write-quorum rule the verifier applies', () => {
+    const help = USAGE.slice(USAGE.indexOf('--replication-factor N'), USAGE.indexOf('--traces N'));
+    assert.match(help, /quorum/);
+    assert.doesNotMatch(help, /sum must rise by N x traces/);
+  });
+
+  // A distributed run reads its counters from Prometheus whether or not an edge is checked.
+  test('--ingesters with --prometheus-url and no --service-graph-edge', () => {
+    const o = resolve([...BASE, '--prometheus-url', 'https://p:9090', '--ingesters', '3', '--replication-factor', '3']);
+    assert.deepEqual(o.distributed, { ingesters: 3, replicationFactor: 3 });
+  });
+
+  // `--stack distributed` reads the counters through /federate, not the query-frontend's own /metrics.
+  test('--stack of a microservices stack verifies through /federate with its ingesters and factor', async () => {
+    const sd = await stackDefaults('distributed', ROOT, { needCa: false, needClientCertificate: false, runPulumi: async () => '' });
+    assert.deepEqual(sd.distributed, { ingesters: 3, replicationFactor: 3 });
+  });
+});
