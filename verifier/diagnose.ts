@@ -50,6 +50,7 @@ export const DIAGNOSIS_CODES = [
   'INGESTER_NOT_COUNTING',
   'FLUSHES_FAILING',
   'TEMPO_CONTAINERS_DOWN',
+  'MEMBERLIST_INCOMPLETE',
 ] as const;
 
 export type DiagnosisCode = (typeof DIAGNOSIS_CODES)[number];

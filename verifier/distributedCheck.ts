@@ -48,6 +48,8 @@ export interface IngesterView {
   ringStates: Record<string, number>;
   /** Tempo containers (`instance`) whose last scrape failed: stopped, crashing, or refusing Prometheus */
   down: string[];
+  /** memberlist members each gossiping container sees (`instance` -> count) */
+  memberlistMembers: Record<string, number>;
 }
 
 export function readIngesterView(metrics: ParsedMetrics): IngesterView {
@@ -59,7 +61,8 @@ export function readIngesterView(metrics: ParsedMetrics): IngesterView {
   const ringStates = watcher ? sumByLabel(metrics, DISTRIBUTED_METRICS.ringMembers, 'state', (l) => isIngesterRing(l) && l.instance === watcher) : {};
   const anyRing = sumMetric(metrics, DISTRIBUTED_METRICS.ringMembers, isIngesterRing);
   const down = Object.entries(sumByLabel(metrics, DISTRIBUTED_METRICS.scrapeUp, 'instance')).filter(([, up]) => up === 0).map(([instance]) => instance).sort();
-  return { tracesCreated, failedFlushes, activeInRing: anyRing === undefined ? undefined : (watcher ? activeByWatcher[watcher] : 0), ringStates, down };
+  const memberlistMembers = sumByLabel(metrics, DISTRIBUTED_METRICS.memberlistMembers, 'instance');
+  return { tracesCreated, failedFlushes, activeInRing: anyRing === undefined ? undefined : (watcher ? activeByWatcher[watcher] : 0), ringStates, down, memberlistMembers };
 }
 
 export interface DistributedSummary {
@@ -107,6 +110,23 @@ export function checkDistributed(
       evidence: { down: after.down.join(', ') },
     });
   }
+  // Every gossiping container reports how many members it sees; all should see every one of them.
+  // A member on the wrong side of memberlist TLS, or with another cluster label, sees itself alone
+  // while the others miss it: no counter records the refused packets (dskit), this is the trace.
+  const gossiping = Object.keys(after.memberlistMembers).length;
+  const short = Object.entries(after.memberlistMembers).filter(([, n]) => n < gossiping).sort((a, b) => a[1] - b[1]);
+  // Containers that are down explain the missing members themselves.
+  const memberlistSplit: Diagnosis | undefined =
+    short.length > 0 && after.down.length === 0
+      ? {
+          code: 'MEMBERLIST_INCOMPLETE',
+          message:
+            `${short.length} of ${gossiping} gossiping Tempo containers see fewer than ${gossiping} memberlist members (${short.map(([i, n]) => `${i} sees ${n}`).join(', ')}): ` +
+            'memberlist refuses a member whose TLS or cluster label differs from the others\', so its rings never reach it.',
+          configKeys: ['tempo memberlist.tls_enabled, tls_ca_path and tls_server_name (the same on every member)', 'tempo memberlist.cluster_label (the same on every member)', 'tempo memberlist.join_members'],
+          evidence: Object.fromEntries(short),
+        }
+      : undefined;
   const ringKeys = ['tempo memberlist.join_members and memberlist.tls_* (every member must trust the others under tls_server_name)', 'tempo memberlist.cluster_label (the same on every member)', "each ingester's log (not joining the ring)"];
   if (after.activeInRing === undefined) {
     diagnoses.push({
@@ -123,6 +143,11 @@ export function checkDistributed(
       configKeys: ringKeys,
       evidence: { activeInRing: after.activeInRing, ingesters: spec.ingesters },
     });
+  }
+  // A split membership explains an incomplete ring; on its own it is worth a warning.
+  if (memberlistSplit) {
+    if (diagnoses.some((d) => d.code === 'INGESTER_RING_INCOMPLETE')) diagnoses.unshift(memberlistSplit);
+    else warnings.push(memberlistSplit);
   }
   // Each push is complete once a quorum of its ingesters took it; the distributor cancels the
   // slowest (grafana/tempo#5342), so one ingester may miss a burst of traces entirely, and then has

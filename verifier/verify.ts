@@ -605,7 +605,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
       verdict.warnings.push(...checked.warnings);
       if (checked.diagnoses.length > 0) {
         // Containers down and ingesters missing from the ring explain the counters: they come first.
-        const causes = checked.diagnoses.filter((d) => d.code === 'TEMPO_CONTAINERS_DOWN' || d.code === 'INGESTER_RING_INCOMPLETE');
+        const causes = checked.diagnoses.filter((d) => ['TEMPO_CONTAINERS_DOWN', 'MEMBERLIST_INCOMPLETE', 'INGESTER_RING_INCOMPLETE'].includes(d.code));
         verdict.diagnoses.unshift(...causes);
         verdict.diagnoses.push(...checked.diagnoses.filter((d) => !causes.includes(d)));
         verdict.verified = false;

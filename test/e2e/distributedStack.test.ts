@@ -231,7 +231,7 @@ describe("end to end: Tempo in microservices mode, object storage and mutual TLS
     const t = (): StackTopology => topology(settings());
     const cases: Array<[string, () => InputAlteration, string]> = [
       // One ingester gossips in plaintext while every other member speaks TLS: it never joins the ring.
-      ["memberlist TLS on one side only (one ingester without it)", () => tempoConfigFor([instanceIdsOf("tempoIngester")[2]!], renderTempoConfig(withLink(t(), "tempo-memberlist", { tls: "plaintext" }))), "INGESTER_RING_INCOMPLETE"],
+      ["memberlist TLS on one side only (one ingester without it)", () => tempoConfigFor([instanceIdsOf("tempoIngester")[2]!], renderTempoConfig(withLink(t(), "tempo-memberlist", { tls: "plaintext" }))), "MEMBERLIST_INCOMPLETE"],
       // The distributors dial the ingesters' TLS-only gRPC server in plaintext.
       ["an ingester client without TLS (the distributors')", () => tempoConfigFor(instanceIdsOf("tempoDistributor"), renderTempoConfig(withLink(t(), "tempo-distributor-to-ingester", { tls: "plaintext" }))), "INGESTER_APPEND_FAILING"],
       // The ingesters trust their own leaf certificate instead of the stack CA for the object store.

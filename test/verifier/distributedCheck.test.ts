@@ -172,4 +172,36 @@ describe('checkDistributed', () => {
     assert.match(r.diagnoses[0]?.message ?? '', /^2 Tempo container\(s\) did not answer Prometheus' last scrape \(tempo-ingester-3:3200, tempo-querier-1:3200\)/);
     assert.deepEqual(view({ created: [1], up: { 'tempo-ingester-1:3200': 1 } }).down, []);
   });
+
+  describe('memberlist membership', () => {
+    const gossipers = ['tempo-distributor-1:3200', 'tempo-distributor-2:3200', 'tempo-ingester-1:3200', 'tempo-ingester-2:3200', 'tempo-ingester-3:3200', 'tempo-querier-1:3200'];
+    const members = (seen: (instance: string) => number): Record<string, number> => Object.fromEntries(gossipers.map((i) => [i, seen(i)]));
+
+    test('every gossiping container seeing all of them: nothing to say', () => {
+      const r = checkDistributed(before, view({ created: [110, 110, 110], ring: ALL_ACTIVE, memberlist: members(() => 6) }), SPEC);
+      assert.deepEqual(r.warnings, []);
+      assert.deepEqual(r.diagnoses, []);
+    });
+
+    test('one ingester gossiping alone (TLS or cluster label differing) explains the incomplete ring, first', () => {
+      const lonely = 'tempo-ingester-3:3200';
+      const after = view({ created: [110, 110, 100], ring: { 'tempo-distributor-1:3200': { ACTIVE: 2 } }, memberlist: members((i) => (i === lonely ? 1 : 5)) });
+      const r = checkDistributed(before, after, SPEC);
+      assert.deepEqual(codes(r).slice(0, 2), ['MEMBERLIST_INCOMPLETE', 'INGESTER_RING_INCOMPLETE']);
+      assert.match(r.diagnoses[0]?.message ?? '', /^6 of 6 gossiping Tempo containers see fewer than 6 memberlist members \(tempo-ingester-3:3200 sees 1, /);
+    });
+
+    test('a split with the ring complete is a warning only', () => {
+      const r = checkDistributed(before, view({ created: [110, 110, 110], ring: ALL_ACTIVE, memberlist: members((i) => (i === 'tempo-querier-1:3200' ? 5 : 6)) }), SPEC);
+      assert.deepEqual(r.diagnoses, []);
+      assert.deepEqual(r.warnings.map((w) => w.code), ['MEMBERLIST_INCOMPLETE']);
+    });
+
+    test('containers down explain missing members themselves: no membership diagnosis then', () => {
+      const after = view({ created: [110, 110, 100], ring: ALL_ACTIVE, memberlist: members((i) => (i === 'tempo-ingester-3:3200' ? 0 : 5)), up: { 'tempo-ingester-3:3200': 0 } });
+      const r = checkDistributed(before, after, SPEC);
+      assert.ok(!codes(r).includes('MEMBERLIST_INCOMPLETE'), codes(r).join(', '));
+      assert.equal(codes(r)[0], 'TEMPO_CONTAINERS_DOWN');
+    });
+  });
 });

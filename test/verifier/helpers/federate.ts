@@ -19,6 +19,8 @@ export interface FederateScript {
   failedFlushes?: number[];
   /** Prometheus' own `up` of each scraped container (`instance`, e.g. tempo-ingester-3:3200): 0 when its last scrape failed */
   up?: Record<string, 0 | 1>;
+  /** tempo_memberlist_client_cluster_members_count of each gossiping container (`instance`) */
+  memberlist?: Record<string, number>;
   /** the distributors' counters, summed (split over two distributors) */
   distributor?: { spansReceived: number; appends: number; appendFailures: number };
 }
@@ -59,6 +61,10 @@ export function federateText(script: FederateScript): string {
       // Other rings the same watcher reports must not count as ingesters.
       lines.push(`tempo_ring_members{instance="${watcher}",job="${job}",name="metrics-generator",state="ACTIVE"} 1 ${ts}`);
     }
+  }
+  if (script.memberlist) {
+    lines.push('# TYPE tempo_memberlist_client_cluster_members_count untyped');
+    for (const [instance, value] of Object.entries(script.memberlist)) lines.push(`tempo_memberlist_client_cluster_members_count{instance="${instance}",job="${instance.replace(/(-\d+)?:\d+$/, '')}"} ${value} ${ts}`);
   }
   if (script.up) {
     lines.push('# TYPE up untyped');
