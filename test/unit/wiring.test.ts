@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { assembleStackModel, buildStackModel, buildTopology, loadStackModelFromFile, parseStackConfig } from "../../model";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { renderStackConfigs } from "../../configs/renderStackConfigs";
+import { assembleStackModel, buildStackModel, buildTopology, loadStackModelFromFile, parseStackConfig, projectSettingsFromStackFile } from "../../model";
 import { withLink } from "../../e2e/support/e2eStack";
 import { stackFiles, PROJECT_DIR } from "../support/pulumiMocks";
 import { observedClients, wiringProblems } from "../support/wiring";
@@ -155,5 +158,53 @@ describe("the seeds' failures, reintroduced through the model, are caught", () =
     ]);
     const ownGroup = wiringProblems({ ...model, services: { ...model.services, app: { ...app, user: "1000:1000" } } });
     assert.ok(ownGroup.includes("app runs as 1000:1000 and cannot read /etc/app/tls/app.key (root:root, mode 0440)"), ownGroup.join("\n"));
+  });
+});
+
+describe("in microservices mode, one-sided links between Tempo's containers are caught", () => {
+  const distributed = (): ReturnType<typeof buildTopology> => buildTopology(parseStackConfig("distributed", projectSettingsFromStackFile(readFileSync(join(PROJECT_DIR, "Pulumi.distributed.yaml"), "utf8"))));
+  const rendered = (t: ReturnType<typeof buildTopology>) => renderStackConfigs(assembleStackModel(t));
+  /** The healthy model with one container's tempo.yaml taken from another (broken) rendering: one side of a link. */
+  const withTempoFileOf = (containerId: string, broken: ReturnType<typeof rendered>) => {
+    const healthy = rendered(distributed());
+    const file = (broken.services[containerId]!.files.find((f) => f.path === "/etc/tempo/tempo.yaml"))!;
+    const service = healthy.services[containerId]!;
+    return { ...healthy, services: { ...healthy.services, [containerId]: { ...service, files: service.files.map((f) => (f.path === file.path ? file : f)) } } };
+  };
+
+  it("the healthy distributed stack is consistent", () => {
+    assert.deepEqual(wiringProblems(rendered(distributed())), []);
+  });
+
+  it("one ingester gossiping in plaintext while the other members speak TLS", () => {
+    const problems = wiringProblems(withTempoFileOf("tempoIngester-3", rendered(withLink(distributed(), "tempo-memberlist", { tls: "plaintext" }))));
+    // Every member's join reaches the plaintext listener, and the ingester's own join reaches TLS listeners.
+    assert.ok(problems.includes("tempoDistributor-1 memberlist join dns+tempo-gossip-ring:7946 uses TLS but tempoIngester-3 memberlist serves plaintext"), problems.join("\n"));
+    assert.ok(problems.includes("tempoIngester-3 memberlist join dns+tempo-gossip-ring:7946 uses plaintext but tempoIngester-1 memberlist serves TLS"), problems.join("\n"));
+  });
+
+  it("the distributors' ingester client in plaintext against the ingesters' TLS-only gRPC server", () => {
+    const problems = wiringProblems(rendered(withLink(distributed(), "tempo-distributor-to-ingester", { tls: "plaintext" })));
+    for (const d of [1, 2]) for (const i of [1, 2, 3]) assert.ok(problems.includes(`tempoDistributor-${d} ingester_client.grpc_client_config uses plaintext but tempoIngester-${i} server.grpc serves TLS`), problems.join("\n"));
+  });
+
+  it("Tempo's S3 client trusting its own certificate instead of the stack CA", () => {
+    const t = distributed();
+    const broken = t.links.filter((l) => l.server === "objectStore").reduce((acc, l) => withLink(acc, l.id, { clientCaFile: "/etc/tempo/tls/tempo.crt" }), t);
+    const problems = wiringProblems(rendered(broken));
+    for (const id of ["tempoIngester-1", "tempoQuerier-2", "tempoCompactor", "tempoQueryFrontend"]) {
+      assert.ok(problems.includes(`${id} storage.trace.s3 does not trust the stack CA (CA file /etc/tempo/tls/tempo.crt)`), problems.join("\n"));
+    }
+  });
+
+  it("queriers presenting no certificate to the query-frontend, which requires one", () => {
+    const problems = wiringProblems(rendered(withLink(distributed(), "tempo-querier-to-query-frontend", { clientCertificate: undefined })));
+    assert.deepEqual(problems, [1, 2].map((q) => `tempoQuerier-${q} querier.frontend_worker.grpc_client_config presents no client certificate, but tempoQueryFrontend server.grpc requires one`));
+  });
+
+  it("the collector checking one distributor's own name, which the other's certificate lacks", () => {
+    const problems = wiringProblems(rendered(withLink(distributed(), "collector-to-tempo", { serverName: "tempo-distributor-1" })));
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0]!, /^collector exporter otlp_grpc\/tempo verifies the name "tempo-distributor-1", which is not in tempoDistributor-2's certificate/);
   });
 });
