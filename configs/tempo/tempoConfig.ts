@@ -2,6 +2,7 @@ import { renderConfigYaml } from "../yaml";
 import { CONTAINER_PATHS, PROJECT_NAME } from "../../model/constants";
 import { linkById, linkUrl } from "../../model/links";
 import { instancesOfComponent, portOf, singleInstance, tlsFilePaths } from "../../model/services";
+import type { TlsFilePaths } from "../../model/services";
 import type { LinkModel, PortModel, StackTopology } from "../../model/types";
 
 /**
@@ -70,6 +71,71 @@ function remoteWrite(link: LinkModel): Record<string, unknown> {
   };
 }
 
+/** The HTTP API and internal gRPC servers: the same on the single binary and on every microservice. */
+function serverSection(tempo: PortsOf, tls: TlsFilePaths): Record<string, unknown> {
+  const httpApi = portOf(tempo, "httpApi");
+  const internalGrpc = portOf(tempo, "internalGrpc");
+  return {
+    http_listen_address: "0.0.0.0",
+    http_listen_port: httpApi.containerPort,
+    grpc_listen_address: "0.0.0.0",
+    grpc_listen_port: internalGrpc.containerPort,
+    log_level: "info",
+    // Bounds the HTTP drain at shutdown (default 30 s), so a restart fits the container's stop timeout.
+    graceful_shutdown_timeout: "10s",
+    http_tls_config: dskitServerTls(httpApi, tls.certFile, tls.keyFile, tls.caFile),
+    ...(internalGrpc.tls === "tls" ? { grpc_tls_config: dskitServerTls(internalGrpc, tls.certFile, tls.keyFile, tls.caFile) } : {}),
+  };
+}
+
+/** The distributor's OTLP receivers, TLS with client certificates as the ports say. */
+function otlpReceivers(tempo: PortsOf, tls: TlsFilePaths): Record<string, unknown> {
+  const otlpGrpc = portOf(tempo, "otlpGrpc");
+  const otlpHttp = portOf(tempo, "otlpHttp");
+  return {
+    otlp: {
+      protocols: {
+        // Since Tempo 2.7 receivers bind to localhost unless told otherwise.
+        grpc: { endpoint: `0.0.0.0:${otlpGrpc.containerPort}`, ...receiverTls(otlpGrpc, tls.certFile, tls.keyFile, tls.caFile) },
+        http: { endpoint: `0.0.0.0:${otlpHttp.containerPort}`, ...receiverTls(otlpHttp, tls.certFile, tls.keyFile, tls.caFile) },
+      },
+    },
+  };
+}
+
+/** The metrics-generator's registry and remote write to Prometheus; its ring differs by mode. */
+function generatorSection(model: StackTopology, ring: Record<string, unknown>): Record<string, unknown> {
+  return {
+    ring,
+    registry: {
+      collection_interval: GENERATOR_COLLECTION_INTERVAL,
+      // Tells generated series apart from Tempo's own (scraped) metrics in Prometheus.
+      external_labels: { source: "tempo", stack: model.config.stackName },
+    },
+    // The generator's remote-write WAL. Tempo clears it at start-up (generator/storage/instance.go),
+    // so it needs no volume of its own.
+    storage: {
+      path: `${CONTAINER_PATHS.tempo.dataDir}/generator/wal`,
+      remote_write: [remoteWrite(linkById(model.links, "tempo-to-prometheus-remote-write"))],
+      // The last remote write at shutdown may take this long (default 1 m, longer than any stop timeout).
+      remote_write_flush_deadline: "10s",
+    },
+  };
+}
+
+/** Processors are per tenant; the single-tenant stack enables them, and sizes live traces, for every tenant. */
+function overridesSection(model: StackTopology): Record<string, unknown> {
+  return {
+    defaults: {
+      metrics_generator: { processors: [...METRICS_GENERATOR_PROCESSORS] },
+      // Sized for the stack's trace idle and sweep periods (see tempoMaxLiveTraces in model/constants.ts).
+      ingestion: { max_traces_per_user: model.config.tempo.maxLiveTraces },
+    },
+  };
+}
+
+type PortsOf = Parameters<typeof portOf>[0];
+
 export function renderTempoConfig(model: StackTopology): string {
   return model.config.tempo.mode === "monolithic" ? renderMonolithicTempoConfig(model) : renderMicroservicesTempoConfig(model);
 }
@@ -78,38 +144,13 @@ function renderMonolithicTempoConfig(model: StackTopology): string {
   const tempo = singleInstance(model.services, "tempo");
   const tls = tlsFilePaths("tempo");
   const internal = linkById(model.links, "tempo-internal");
-  const httpApi = portOf(tempo, "httpApi");
-  const internalGrpc = portOf(tempo, "internalGrpc");
-  const otlpGrpc = portOf(tempo, "otlpGrpc");
-  const otlpHttp = portOf(tempo, "otlpHttp");
   const dataDir = CONTAINER_PATHS.tempo.dataDir;
   const grpcClient = internalGrpcClient(internal);
-  const toPrometheus = linkById(model.links, "tempo-to-prometheus-remote-write");
 
   const document = {
     target: "all",
-    server: {
-      http_listen_address: "0.0.0.0",
-      http_listen_port: httpApi.containerPort,
-      grpc_listen_address: "0.0.0.0",
-      grpc_listen_port: internalGrpc.containerPort,
-      log_level: "info",
-      // Bounds the HTTP drain at shutdown (default 30 s), so a restart fits the container's stop timeout.
-      graceful_shutdown_timeout: "10s",
-      http_tls_config: dskitServerTls(httpApi, tls.certFile, tls.keyFile, tls.caFile),
-      ...(internalGrpc.tls === "tls" ? { grpc_tls_config: dskitServerTls(internalGrpc, tls.certFile, tls.keyFile, tls.caFile) } : {}),
-    },
-    distributor: {
-      receivers: {
-        otlp: {
-          protocols: {
-            // Since Tempo 2.7 receivers bind to localhost unless told otherwise.
-            grpc: { endpoint: `0.0.0.0:${otlpGrpc.containerPort}`, ...receiverTls(otlpGrpc, tls.certFile, tls.keyFile, tls.caFile) },
-            http: { endpoint: `0.0.0.0:${otlpHttp.containerPort}`, ...receiverTls(otlpHttp, tls.certFile, tls.keyFile, tls.caFile) },
-          },
-        },
-      },
-    },
+    server: serverSection(tempo, tls),
+    distributor: { receivers: otlpReceivers(tempo, tls) },
     ingester: {
       lifecycler: {
         // The ring advertises this address and the distributor dials it: loopback is a SAN.
@@ -123,22 +164,7 @@ function renderMonolithicTempoConfig(model: StackTopology): string {
     },
     ingester_client: { grpc_client_config: grpcClient },
     metrics_generator_client: { grpc_client_config: grpcClient },
-    metrics_generator: {
-      ring: { instance_addr: internal.dialHost },
-      registry: {
-        collection_interval: GENERATOR_COLLECTION_INTERVAL,
-        // Tells generated series apart from Tempo's own (scraped) metrics in Prometheus.
-        external_labels: { source: "tempo", stack: model.config.stackName },
-      },
-      // The generator's remote-write WAL. Tempo clears it at start-up (generator/storage/instance.go),
-      // so it needs no volume of its own; it sits beside the traces' WAL on the data volume.
-      storage: {
-        path: `${dataDir}/generator/wal`,
-        remote_write: [remoteWrite(toPrometheus)],
-        // The last remote write at shutdown may take this long (default 1 m, longer than any stop timeout).
-        remote_write_flush_deadline: "10s",
-      },
-    },
+    metrics_generator: generatorSection(model, { instance_addr: internal.dialHost }),
     querier: {
       frontend_worker: {
         frontend_address: `${internal.dialHost}:${internal.dialPort}`,
@@ -152,26 +178,10 @@ function renderMonolithicTempoConfig(model: StackTopology): string {
         local: { path: `${dataDir}/blocks` },
       },
     },
-    // Processors are per tenant; the single-tenant stack enables them for every tenant.
-    overrides: {
-      defaults: {
-        metrics_generator: { processors: [...METRICS_GENERATOR_PROCESSORS] },
-        // Sized for the stack's trace idle and sweep periods (see tempoMaxLiveTraces in model/constants.ts).
-        ingestion: { max_traces_per_user: model.config.tempo.maxLiveTraces },
-      },
-    },
+    overrides: overridesSection(model),
     usage_report: { reporting_enabled: false },
   };
   return renderConfigYaml(model.config.stackName, document);
-}
-
-/**
- * A dskit gRPC client of one link: TLS verified against the stack CA, with the client's own
- * certificate. The config validation refuses plaintext in microservices mode; a plaintext link
- * renders as what it is (tests reintroduce the seeds' one-sided TLS this way).
- */
-function dskitGrpcClient(link: LinkModel): Record<string, unknown> {
-  return internalGrpcClient(link);
 }
 
 /**
@@ -243,40 +253,15 @@ function renderMicroservicesTempoConfig(model: StackTopology): string {
   const anyTempo = instancesOfComponent(model.services, "tempoDistributor")[0];
   if (!anyTempo) throw new Error("model bug: microservices mode without a distributor");
   const tls = tlsFilePaths("tempoDistributor");
-  const httpApi = portOf(anyTempo, "httpApi");
-  const internalGrpc = portOf(anyTempo, "internalGrpc");
-  const otlpGrpc = portOf(anyTempo, "otlpGrpc");
-  const otlpHttp = portOf(anyTempo, "otlpHttp");
-  const dataDir = CONTAINER_PATHS.tempo.dataDir;
   const toIngesters = linkById(model.links, "tempo-distributor-to-ingester");
   const toGenerator = linkById(model.links, "tempo-distributor-to-metrics-generator");
   const toFrontend = linkById(model.links, "tempo-querier-to-query-frontend");
   const gossip = linkById(model.links, "tempo-memberlist");
-  const toPrometheus = linkById(model.links, "tempo-to-prometheus-remote-write");
 
   const document = {
-    server: {
-      http_listen_address: "0.0.0.0",
-      http_listen_port: httpApi.containerPort,
-      grpc_listen_address: "0.0.0.0",
-      grpc_listen_port: internalGrpc.containerPort,
-      log_level: "info",
-      graceful_shutdown_timeout: "10s",
-      http_tls_config: dskitServerTls(httpApi, tls.certFile, tls.keyFile, tls.caFile),
-      grpc_tls_config: dskitServerTls(internalGrpc, tls.certFile, tls.keyFile, tls.caFile),
-    },
+    server: serverSection(anyTempo, tls),
     memberlist: memberlist(gossip, `${PROJECT_NAME}-${config.stackName}`, tls),
-    distributor: {
-      ring: MEMBERLIST_RING,
-      receivers: {
-        otlp: {
-          protocols: {
-            grpc: { endpoint: `0.0.0.0:${otlpGrpc.containerPort}`, ...receiverTls(otlpGrpc, tls.certFile, tls.keyFile, tls.caFile) },
-            http: { endpoint: `0.0.0.0:${otlpHttp.containerPort}`, ...receiverTls(otlpHttp, tls.certFile, tls.keyFile, tls.caFile) },
-          },
-        },
-      },
-    },
+    distributor: { ring: MEMBERLIST_RING, receivers: otlpReceivers(anyTempo, tls) },
     ingester: {
       lifecycler: {
         ring: { ...MEMBERLIST_RING, replication_factor: config.tempo.replicationFactor },
@@ -287,44 +272,26 @@ function renderMicroservicesTempoConfig(model: StackTopology): string {
     },
     // Distributors and queriers dial every ingester by its ring address (an IP): each ingester's
     // certificate carries the ingesters' shared alias, which is the name checked.
-    ingester_client: { grpc_client_config: dskitGrpcClient(toIngesters) },
-    metrics_generator_client: { grpc_client_config: dskitGrpcClient(toGenerator) },
-    metrics_generator: {
-      ring: MEMBERLIST_RING,
-      registry: {
-        collection_interval: GENERATOR_COLLECTION_INTERVAL,
-        external_labels: { source: "tempo", stack: config.stackName },
-      },
-      storage: {
-        path: `${dataDir}/generator/wal`,
-        remote_write: [remoteWrite(toPrometheus)],
-        remote_write_flush_deadline: "10s",
-      },
-    },
+    ingester_client: { grpc_client_config: internalGrpcClient(toIngesters) },
+    metrics_generator_client: { grpc_client_config: internalGrpcClient(toGenerator) },
+    metrics_generator: generatorSection(model, MEMBERLIST_RING),
     querier: {
       frontend_worker: {
         frontend_address: `${toFrontend.dialHost}:${toFrontend.dialPort}`,
-        grpc_client_config: dskitGrpcClient(toFrontend),
+        grpc_client_config: internalGrpcClient(toFrontend),
       },
     },
-    compactor: {
-      ring: MEMBERLIST_RING,
-    },
+    compactor: { ring: MEMBERLIST_RING },
     storage: {
       trace: {
         backend: "s3",
         s3: s3Storage(model),
-        wal: { path: `${dataDir}/wal` },
+        wal: { path: `${CONTAINER_PATHS.tempo.dataDir}/wal` },
         // How soon queriers and the compactor see blocks the ingesters flushed (Tempo's default: 5 m).
         blocklist_poll: "30s",
       },
     },
-    overrides: {
-      defaults: {
-        metrics_generator: { processors: [...METRICS_GENERATOR_PROCESSORS] },
-        ingestion: { max_traces_per_user: config.tempo.maxLiveTraces },
-      },
-    },
+    overrides: overridesSection(model),
     usage_report: { reporting_enabled: false },
   };
   return renderConfigYaml(config.stackName, document);

@@ -21,7 +21,7 @@ IMAGES_DIR="$REPO_ROOT/e2e/images"
 PREPARE_DIR="$REPO_ROOT/e2e/prepare"
 HASH_LABEL="org.tracing-stack.inputs-hash"
 CONTEXTS="$TRACING_STACK_CACHE/image-contexts"
-NPM_VERSION="${NPM_VERSION:-10.8.2}"   # the npm that node 20.19.5 bundles
+export NPM_VERSION="${NPM_VERSION:-10.8.2}"   # the npm that node 20.19.5 bundles
 # CAs added to this machine's trust store, copied into the node stand-in (set empty to skip).
 LOCAL_CA_DIR="${LOCAL_CA_DIR-/usr/local/share/ca-certificates}"
 
@@ -103,6 +103,28 @@ debian_uri() {
   done
 }
 
+# bookworm_rootfs NAME [KEY...]: the path of e2e/images/NAME/build-rootfs.sh's tarball, built
+# from the Debian mirrors this machine uses unless the cache has it. Cached by everything that shapes
+# it: the script, the shared bookworm-rootfs.sh, the mirrors and any KEY (e.g. the npm version).
+bookworm_rootfs() {
+  local name="$1" mirror security key rootfs
+  shift
+  mirror="${DEBIAN_MIRROR:-$(debian_uri bookworm)}"
+  security="${DEBIAN_SECURITY_MIRROR:-$(debian_uri bookworm-security)}"
+  mirror="${mirror:-http://deb.debian.org/debian}"
+  security="${security:-http://deb.debian.org/debian-security}"
+  key=$( { cat "$IMAGES_DIR/$name/build-rootfs.sh" "$IMAGES_DIR/bookworm-rootfs.sh"; echo "$mirror $security $*"; } | sha256_stdin | cut -c1-16)
+  rootfs="$TRACING_STACK_CACHE/$name-rootfs/bookworm-$key.tar"
+  if [[ ! -f "$rootfs" ]]; then
+    log "building the bookworm rootfs for $name from $mirror (log: $LOG_DIR/$name-rootfs.log)"
+    mkdir -p "$(dirname "$rootfs")"
+    DEBIAN_MIRROR="$mirror" DEBIAN_SECURITY_MIRROR="$security" \
+      run_logged "$name-rootfs" "$IMAGES_DIR/$name/build-rootfs.sh" "$rootfs" \
+      || die "building the $name rootfs failed (log: $LOG_DIR/$name-rootfs.log)"
+  fi
+  echo "$rootfs"
+}
+
 image_helper() {
   local ctx deb_dir
   ctx=$(fresh_context helper)
@@ -148,24 +170,11 @@ image_prometheus() {
 }
 
 image_seaweedfs() {
-  local ctx bin mirror security key rootfs
+  local ctx bin rootfs
   already_official "chrislusf/seaweedfs:$SEAWEEDFS_VERSION" && return 0
   bin=$("$PREPARE_DIR/seaweedfs.sh") || die "no SeaweedFS binary (seaweedfs.sh failed)"
-  mirror="${DEBIAN_MIRROR:-$(debian_uri bookworm)}"
-  security="${DEBIAN_SECURITY_MIRROR:-$(debian_uri bookworm-security)}"
-  mirror="${mirror:-http://deb.debian.org/debian}"
-  security="${security:-http://deb.debian.org/debian-security}"
-  # The rootfs (Debian + curl + user seaweed) is cached by everything that shapes it; the binary
-  # is not in it, so a new SeaweedFS version reuses it.
-  key=$( { cat "$IMAGES_DIR/seaweedfs/build-rootfs.sh"; echo "$mirror $security"; } | sha256_stdin | cut -c1-16)
-  rootfs="$TRACING_STACK_CACHE/seaweedfs-rootfs/bookworm-$key.tar"
-  if [[ ! -f "$rootfs" ]]; then
-    log "building the bookworm rootfs for SeaweedFS from $mirror (log: $LOG_DIR/seaweedfs-rootfs.log)"
-    mkdir -p "$(dirname "$rootfs")"
-    DEBIAN_MIRROR="$mirror" DEBIAN_SECURITY_MIRROR="$security" \
-      run_logged seaweedfs-rootfs "$IMAGES_DIR/seaweedfs/build-rootfs.sh" "$rootfs" \
-      || die "building the SeaweedFS rootfs failed (log: $LOG_DIR/seaweedfs-rootfs.log)"
-  fi
+  # The rootfs (Debian + curl + user seaweed) holds no binary: a new SeaweedFS version reuses it.
+  rootfs=$(bookworm_rootfs seaweedfs)
   ctx=$(fresh_context seaweedfs)
   link_or_copy "$rootfs" "$ctx/rootfs.tar"
   link_or_copy "$bin" "$ctx/weed"
@@ -185,22 +194,9 @@ image_seaweedfs() {
 }
 
 image_node() {
-  local ctx mirror security key rootfs
+  local ctx rootfs
   already_official "$NODE_IMAGE_TAG" && return 0
-  mirror="${DEBIAN_MIRROR:-$(debian_uri bookworm)}"
-  security="${DEBIAN_SECURITY_MIRROR:-$(debian_uri bookworm-security)}"
-  mirror="${mirror:-http://deb.debian.org/debian}"
-  security="${security:-http://deb.debian.org/debian-security}"
-  # The rootfs is cached by everything that shapes it.
-  key=$( { cat "$IMAGES_DIR/node/build-rootfs.sh"; echo "$mirror $security $NPM_VERSION"; } | sha256_stdin | cut -c1-16)
-  rootfs="$TRACING_STACK_CACHE/node-rootfs/bookworm-$key.tar"
-  if [[ ! -f "$rootfs" ]]; then
-    log "building the bookworm rootfs from $mirror (log: $LOG_DIR/node-rootfs.log)"
-    mkdir -p "$(dirname "$rootfs")"
-    DEBIAN_MIRROR="$mirror" DEBIAN_SECURITY_MIRROR="$security" NPM_VERSION="$NPM_VERSION" \
-      run_logged node-rootfs "$IMAGES_DIR/node/build-rootfs.sh" "$rootfs" \
-      || die "building the node rootfs failed (log: $LOG_DIR/node-rootfs.log)"
-  fi
+  rootfs=$(bookworm_rootfs node "$NPM_VERSION")
   ctx=$(fresh_context node)
   link_or_copy "$rootfs" "$ctx/rootfs.tar"
   # Trust what this machine trusts beyond Debian's bundle (see the Dockerfile).

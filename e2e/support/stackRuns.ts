@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { StackDeployment, type UpResult } from "../deploy/stackDeployment";
 import type { InputAlteration } from "../deploy/realValueMocks";
 import type { TofuTools } from "../deploy/tofu";
-import { removeByPrefix, watchContainerEvents, type ContainerTimes } from "./docker";
+import { docker, removeByPrefix, watchContainerEvents, type ContainerTimes } from "./docker";
 import { cliConfig, E2E_STACK, NOT_DEPLOYED, PROJECT_DIR, type Settings } from "./e2eStack";
 
 const CONTAINER = "docker:index/container:Container";
@@ -57,4 +57,18 @@ export async function deployStack(label: string, settings: Settings, options: De
   const events = watchContainerEvents(`${stack}-`);
   const up = await deployment.up();
   return { deployment, up, containerTimes: await events.stop() };
+}
+
+/**
+ * `pulumi destroy`, then what is left on the engine under the stack's prefix (`container NAME`,
+ * `network NAME`, `volume NAME`): empty when the destroy left nothing. Throws when destroy fails.
+ */
+export async function destroyAndListLeft(deployment: StackDeployment, stack: string): Promise<string[]> {
+  const result = await deployment.destroy();
+  if (result.exitCode !== 0) throw new Error(`destroy of ${stack} failed (exit ${result.exitCode}):\n${result.output.slice(-3000)}`);
+  return [
+    ...(await docker(["ps", "-a", "--format", "container {{.Names}}", "--filter", `name=^${stack}-`])).split("\n"),
+    ...(await docker(["network", "ls", "--format", "network {{.Name}}", "--filter", `name=^${stack}-`])).split("\n"),
+    ...(await docker(["volume", "ls", "--format", "volume {{.Name}}", "--filter", `name=^${stack}-`])).split("\n"),
+  ].filter(Boolean);
 }

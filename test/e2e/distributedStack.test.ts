@@ -14,7 +14,7 @@ import type { InputAlteration } from "../../e2e/deploy/realValueMocks";
 import { deployTools, prepareRealComponents } from "../../e2e/deploy/prepare";
 import { describeImage, ensurePinnedImage, needs } from "../../e2e/support/pinnedImages";
 import type { StackDeployment, UpResult } from "../../e2e/deploy/stackDeployment";
-import { alterations, deployStack, replaceUpload } from "../../e2e/support/stackRuns";
+import { alterations, deployStack, destroyAndListLeft, replaceUpload } from "../../e2e/support/stackRuns";
 import { docker, memoryMiB, type ContainerTimes } from "../../e2e/support/docker";
 import { get, sleep, waitFor, type ClientTls } from "../../e2e/support/https";
 import { clientTlsOf, countFound, diagnosisCodes, NOT_DEPLOYED, sendTraces, stackFileSettings, steadyTraffic, topologyOf, withLink, type Settings } from "../../e2e/support/e2eStack";
@@ -50,15 +50,7 @@ function instanceIdsOf(component: Parameters<typeof instancesOfComponent>[1]): s
   return instancesOfComponent(topology().services, component).map((s) => s.id);
 }
 
-async function destroyAndCheck(deployment: StackDeployment): Promise<string[]> {
-  const result = await deployment.destroy();
-  assert.equal(result.exitCode, 0, result.output.slice(-3000));
-  return [
-    ...(await docker(["ps", "-a", "--format", "container {{.Names}}", "--filter", `name=^${STACK}-`])).split("\n"),
-    ...(await docker(["network", "ls", "--format", "network {{.Name}}", "--filter", `name=^${STACK}-`])).split("\n"),
-    ...(await docker(["volume", "ls", "--format", "volume {{.Name}}", "--filter", `name=^${STACK}-`])).split("\n"),
-  ].filter(Boolean);
-}
+const destroyAndCheck = (deployment: StackDeployment): Promise<string[]> => destroyAndListLeft(deployment, STACK);
 
 /** One PromQL instant query against the stack's published Prometheus: value per `instance` (or the whole vector summed). */
 async function promQuery(prometheusUrl: string, client: ClientTls, query: string): Promise<Array<{ labels: Record<string, string>; value: number }>> {

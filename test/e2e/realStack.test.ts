@@ -22,7 +22,7 @@ import type { InputAlteration } from "../../e2e/deploy/realValueMocks";
 import { deployTools, prepareRealComponents } from "../../e2e/deploy/prepare";
 import { describeImage, ensurePinnedImage, missingImageLine, needs } from "../../e2e/support/pinnedImages";
 import type { StackDeployment, UpResult } from "../../e2e/deploy/stackDeployment";
-import { deployStack, replaceUpload, type Upload } from "../../e2e/support/stackRuns";
+import { deployStack, destroyAndListLeft, replaceUpload, type Upload } from "../../e2e/support/stackRuns";
 import type { TofuTools } from "../../e2e/deploy/tofu";
 import { stackFiles } from "../support/pulumiMocks";
 import { docker, memoryMiB, type ContainerTimes } from "../../e2e/support/docker";
@@ -57,15 +57,8 @@ async function deploy(label: string, settings: Settings, alter?: InputAlteration
 }
 
 /** `pulumi destroy`, then nothing with the stack's prefix may be left. */
-async function destroyAndCheck(deployment: StackDeployment, stack = E2E_STACK): Promise<string[]> {
-  const result = await deployment.destroy();
-  assert.equal(result.exitCode, 0, result.output.slice(-3000));
-  const left = [
-    ...(await docker(["ps", "-a", "--format", "container {{.Names}}", "--filter", `name=^${stack}-`])).split("\n"),
-    ...(await docker(["network", "ls", "--format", "network {{.Name}}", "--filter", `name=^${stack}-`])).split("\n"),
-    ...(await docker(["volume", "ls", "--format", "volume {{.Name}}", "--filter", `name=^${stack}-`])).split("\n"),
-  ].filter(Boolean);
-  return left;
+function destroyAndCheck(deployment: StackDeployment, stack = E2E_STACK): Promise<string[]> {
+  return destroyAndListLeft(deployment, stack);
 }
 
 async function logs(container: string): Promise<string> {
