@@ -4,7 +4,7 @@
  * series labelled with the `instance` it was scraped from). Pure functions over those readings.
  */
 import type { Diagnosis } from './diagnose';
-import { GENERATOR_METRICS, type ParsedMetrics, sumByLabel, sumMetric, TEMPO_METRICS } from './tempoMetrics';
+import { counterIncrease, GENERATOR_METRICS, type ParsedMetrics, sumByLabel, sumMetric, TEMPO_METRICS, type TempoCounters } from './tempoMetrics';
 
 export const DISTRIBUTED_METRICS = {
   /** dskit ring members by state, exported by every component that watches the ingester ring (distributors, queriers). */
@@ -30,6 +30,22 @@ function federatedFamilies(): string[] {
 export function federateUrl(prometheusUrl: string): string {
   const selector = `{__name__=~"${federatedFamilies().join('|')}"}`;
   return `${prometheusUrl.replace(/\/$/, '')}/federate?match[]=${encodeURIComponent(selector)}`;
+}
+
+/** Each instance's increase; a value below its earlier one is a counter restarted from 0 (a replaced container). */
+function increases(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([instance, value]) => [instance, counterIncrease(before[instance] ?? 0, value)]));
+}
+
+/**
+ * `after` with its traces-created sum set to before + the sum of each ingester's own increase, so an
+ * ingester replaced during (or just before) the run counts from 0 instead of pulling the sum down.
+ */
+export function withSummedIncrease(before: TempoCounters, after: TempoCounters, ingestersBefore: IngesterView, ingestersAfter: IngesterView): TempoCounters {
+  const metric = TEMPO_METRICS.tracesCreated2x;
+  if (after.tracesCreated[metric] === undefined) return after;
+  const increase = Object.values(increases(ingestersBefore.tracesCreated, ingestersAfter.tracesCreated)).reduce((sum, n) => sum + n, 0);
+  return { ...after, tracesCreated: { ...after.tracesCreated, [metric]: (before.tracesCreated[metric] ?? 0) + increase } };
 }
 
 /** Ingesters that must take a push for it to succeed: a majority of the replication factor. */
@@ -84,8 +100,7 @@ export function checkDistributed(
   after: IngesterView,
   spec: { ingesters: number; replicationFactor: number },
 ): { summary: DistributedSummary; diagnoses: Diagnosis[]; warnings: Diagnosis[] } {
-  const rise: Record<string, number> = {};
-  for (const [instance, value] of Object.entries(after.tracesCreated)) rise[instance] = Math.max(0, value - (before.tracesCreated[instance] ?? 0));
+  const rise = increases(before.tracesCreated, after.tracesCreated);
   const summary: DistributedSummary = {
     ingesters: spec.ingesters,
     replicationFactor: spec.replicationFactor,

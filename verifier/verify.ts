@@ -34,7 +34,7 @@ import {
 import { type LookupOutcome, lookupTrace } from './traceLookup';
 import { driveApp } from './traffic';
 import { probeTlsEndpoint, type ProbeResult } from './collectorProbe';
-import { checkDistributed, type DistributedSummary, federateUrl, type IngesterView, readIngesterView, writeQuorum } from './distributedCheck';
+import { checkDistributed, type DistributedSummary, federateUrl, type IngesterView, readIngesterView, withSummedIncrease, writeQuorum } from './distributedCheck';
 
 export type Outcome = 'verified' | 'not_verified' | 'unreachable';
 export type Stage = 'ready' | 'metrics' | 'traffic' | 'poll' | 'done' | 'prometheus';
@@ -219,6 +219,14 @@ function collectorEndpointDiagnosis(probe: ProbeResult | undefined, presented: s
   };
 }
 
+/** Prometheus' /federate answering an empty body: nothing of Tempo scraped yet. */
+class NothingScrapedYet extends Error {
+  constructor(url: string) {
+    super(`${url.split('?')[0]} has no series of Tempo's containers yet: Prometheus has not scraped them`);
+    this.name = 'NothingScrapedYet';
+  }
+}
+
 /** The shortest TLS handshake attempt worth making with the collector: anything less says nothing about it. */
 const MIN_PROBE_MS = 1000;
 
@@ -278,6 +286,8 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     if (res.status !== 200) {
       throw new Abort('NOT_PROMETHEUS', EXIT_CODES.UNREACHABLE, `GET ${metricsUrl} answered HTTP ${res.status}, expected Tempo's Prometheus metrics: is --tempo-url Tempo's HTTP API (port 3200)?`, TEMPO_HTTP_KEYS, { status: res.status });
     }
+    // A Prometheus started with the stack has scraped nothing for up to one interval (10 s).
+    if (options.distributed && res.body.trim() === '') throw new NothingScrapedYet(metricsUrl);
     const contentType = String(res.headers['content-type'] ?? '');
     try {
       if (/text\/html|application\/json/i.test(contentType)) {
@@ -290,6 +300,25 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         throw new Abort('NOT_PROMETHEUS', EXIT_CODES.UNREACHABLE, `GET ${metricsUrl}: ${err.message}. Is --tempo-url Tempo's HTTP API (port 3200)?`, TEMPO_HTTP_KEYS, { contentType });
       }
       throw err;
+    }
+  };
+
+  /** The "before" reading; through Prometheus, once it has scraped Tempo (up to a quarter of the deadline). */
+  const firstReading = async (): ReturnType<typeof readTempo> => {
+    const waitUntil = now() + (options.deadlineSeconds * 1000) / 4;
+    for (;;) {
+      try {
+        return await readTempo();
+      } catch (err) {
+        if (!(err instanceof NothingScrapedYet) || now() >= waitUntil) {
+          if (err instanceof NothingScrapedYet) {
+            throw new Abort('TEMPO_UNREACHABLE', EXIT_CODES.UNREACHABLE, `${err.message} for ${Math.round((options.deadlineSeconds * 1000) / 4 / 1000)} s`, ["prometheus scrape_configs of Tempo's containers", 'verifier --prometheus-url']);
+          }
+          throw err;
+        }
+        progress.update(`waiting for Prometheus to scrape Tempo's containers (${metricsUrl.split('?')[0]})`);
+        await pause(options.pollIntervalMs);
+      }
     }
   };
 
@@ -390,7 +419,7 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     let before: TempoCounters;
     let generatorBefore: GeneratorCounters;
     try {
-      ({ counters: before, generator: generatorBefore, ingesters: ingestersBefore } = await readTempo());
+      ({ counters: before, generator: generatorBefore, ingesters: ingestersBefore } = await firstReading());
     } catch (err) {
       if (err instanceof HttpFailure) {
         throw new Abort('TEMPO_UNREACHABLE', EXIT_CODES.UNREACHABLE, `Tempo was ready but ${metricsUrl} failed: ${err.message}`, TEMPO_HTTP_KEYS);
@@ -567,9 +596,12 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         const reading = await readTempo();
         after = reading.counters;
         ingestersAfter = reading.ingesters ?? ingestersAfter;
+        // One sum over replaced ingesters would take a restarted counter for a fall: sum each
+        // ingester's own increase (a counter below its earlier value restarted from 0).
+        if (ingestersBefore && ingestersAfter) after = withSummedIncrease(before, after, ingestersBefore, ingestersAfter);
         afterReadings += 1;
       } catch (err) {
-        if (!(err instanceof HttpFailure)) throw err;
+        if (!(err instanceof HttpFailure) && !(err instanceof NothingScrapedYet)) throw err;
         result.notes.push(`a /metrics reading failed while polling: ${err.message}`);
       }
       if (collectorUrl) collectorAfter = (await readCollector()) ?? collectorAfter;

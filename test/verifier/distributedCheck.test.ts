@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkDistributed, federateUrl, readIngesterView, writeQuorum } from '../../verifier/distributedCheck';
+import { checkDistributed, federateUrl, readIngesterView, withSummedIncrease, writeQuorum } from '../../verifier/distributedCheck';
 import { parsePrometheusText, readTempoCounters } from '../../verifier/tempoMetrics';
 import { FEDERATE_TIMESTAMP as TS, federateText, ingesterView as view } from './helpers/federate';
 
@@ -202,6 +202,22 @@ describe('checkDistributed', () => {
       const r = checkDistributed(before, after, SPEC);
       assert.ok(!codes(r).includes('MEMBERLIST_INCOMPLETE'), codes(r).join(', '));
       assert.equal(codes(r)[0], 'TEMPO_CONTAINERS_DOWN');
+    });
+  });
+
+  describe('ingesters replaced between the readings', () => {
+    test('a counter below its earlier value restarted from 0: its whole value is the rise', () => {
+      const r = checkDistributed(view({ created: [60, 60, 60], ring: ALL_ACTIVE }), view({ created: [8, 66, 7], ring: ALL_ACTIVE }), SPEC);
+      assert.deepEqual(r.summary.tracesCreatedPerIngester, { 'tempo-ingester-1:3200': 8, 'tempo-ingester-2:3200': 6, 'tempo-ingester-3:3200': 7 });
+      assert.deepEqual(r.diagnoses, []);
+    });
+
+    test("the summed counter takes each ingester's own increase, not one sum that fell", () => {
+      const beforeView = view({ created: [60, 60, 60] });
+      const afterView = view({ created: [8, 66, 7] });
+      const counters = (total: number) => ({ ...readTempoCounters(parsePrometheusText('tempo_ingester_traces_created_total 0\n')), tracesCreated: { tempo_ingester_traces_created_total: total } });
+      const adjusted = withSummedIncrease(counters(180), counters(81), beforeView, afterView);
+      assert.equal(adjusted.tracesCreated.tempo_ingester_traces_created_total, 180 + 21);
     });
   });
 });

@@ -132,6 +132,13 @@ describe('runVerification with --ingesters (counters through Prometheus /federat
     assert.deepEqual(r.diagnoses.map((d) => d.code), ['INGESTER_NOT_COUNTING']);
   });
 
+  test('a Prometheus that has scraped nothing yet (empty /federate) is waited for, not taken for a broken endpoint', async () => {
+    const { client, state } = stackDouble((sent, call) => (call < 2 ? { nothingScraped: true } : quorumWrites(sent)));
+    const r = await runVerification(options(), { client });
+    assert.equal(r.outcome, 'verified', JSON.stringify(r.diagnoses, null, 2));
+    assert.ok(state.federateCalls >= 4, `two empty answers, then the readings before and after (${state.federateCalls} calls)`);
+  });
+
   test('flushes failing meanwhile: verified, with a FLUSHES_FAILING warning', async () => {
     const { client } = stackDouble((sent, call) => ({ ...quorumWrites(sent), failedFlushes: [0, call === 0 ? 0 : 2, 0] }));
     const r = await runVerification(options(), { client });

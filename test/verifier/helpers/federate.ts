@@ -11,6 +11,8 @@ export const FEDERATE_TIMESTAMP = 1796666044321;
 export type RingState = 'ACTIVE' | 'JOINING' | 'LEAVING' | 'PENDING' | 'Unhealthy';
 
 export interface FederateScript {
+  /** Prometheus has scraped nothing yet: /federate answers with an empty body */
+  nothingScraped?: boolean;
   /** traces created per ingester replica (1-based by position); undefined: that ingester has no series yet */
   created?: Array<number | undefined>;
   /** tempo_ring_members{name="ingester"} as each watcher (`instance`, e.g. tempo-distributor-1:3200) reports it, by state */
@@ -26,6 +28,7 @@ export interface FederateScript {
 }
 
 export function federateText(script: FederateScript): string {
+  if (script.nothingScraped) return '';
   const ts = FEDERATE_TIMESTAMP;
   const lines: string[] = [];
   if (script.distributor) {
