@@ -2,18 +2,17 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { StackPki } from "./components/pki";
 import type { ServiceTlsMaterial } from "./components/pki";
-import { StackNetwork } from "./components/network";
-import { ServiceImage } from "./components/serviceImage";
-import { ServiceContainer } from "./components/serviceContainer";
+import type { StackMaterial } from "./components/stackMaterial";
+import { deployOnDocker } from "./engines/docker";
+import { deployOnSwarm, swarmExpectations } from "./engines/swarm";
 import { GrafanaProvisioning } from "./components/grafanaProvisioning";
 import { PostDeployVerification } from "./components/verification";
 import { grafanaDatasources } from "./configs/grafana/datasources";
 import { stackDashboards } from "./configs/grafana/dashboards";
 import { renderStackConfigs } from "./configs/renderStackConfigs";
 import { renderObjectStoreCredentials } from "./configs/objectStore/credentials";
-import { buildStackModel, imageKey, isTempoComponent, parseStackConfig, PROJECT_NAME, singleInstance } from "./model";
+import { buildStackModel, parseStackConfig, PROJECT_NAME, singleInstance } from "./model";
 import type { CertificateSpec, InstanceId, StackModel } from "./model";
-import type { ServiceContainerArgs } from "./components/serviceContainer";
 
 /**
  * This project's settings from the running stack, values parsed the way the Pulumi CLI stores
@@ -53,31 +52,31 @@ export interface StackOutputs {
 }
 
 /**
- * Microservices mode: the key pair Tempo signs its S3 requests with. The in-stack store's is
- * generated here and kept as Pulumi secrets; an external store's secret is the stack's own secret.
+ * Microservices mode: the files that carry the key pair Tempo signs its S3 requests with. The
+ * in-stack store's pair is generated here; an external store's secret is the stack's own secret.
+ * Both stay Pulumi secrets: they reach containers only as 0440 files.
  */
-function objectStorageCredentials(model: StackModel, config: pulumi.Config): ServiceContainerArgs["objectStorage"] {
+function objectStoreCredentialsFile(model: StackModel, config: pulumi.Config): StackMaterial["objectStoreCredentialsFile"] {
   if (model.config.tempo.mode !== "microservices") return undefined;
   const storage = model.config.tempo.objectStorage;
+  let accessKeyId: pulumi.Input<string>;
+  let secretAccessKey: pulumi.Output<string>;
   if (storage.kind === "external") {
-    const secretAccessKey = config.requireSecret("objectStorageSecretAccessKey");
-    return {
-      accessKeyId: storage.accessKeyId,
-      secretAccessKey,
-      credentialsFile: () => {
-        throw new Error("program bug: an external object store has no in-stack credentials files");
-      },
-    };
+    accessKeyId = storage.accessKeyId;
+    secretAccessKey = config.requireSecret("objectStorageSecretAccessKey");
+  } else {
+    // Letters and digits only: the keys travel in SigV4 headers, SeaweedFS' JSON and curl's config.
+    accessKeyId = new random.RandomPassword("object-store-access-key-id", { length: 20, special: false, lower: false }).result;
+    secretAccessKey = new random.RandomPassword("object-store-secret-access-key", { length: 40, special: false }).result;
   }
-  // Letters and digits only: the keys travel in SigV4 headers, SeaweedFS' JSON and curl's config.
-  const accessKeyId = new random.RandomPassword("object-store-access-key-id", { length: 20, special: false, lower: false }).result;
-  const secretAccessKey = new random.RandomPassword("object-store-secret-access-key", { length: 40, special: false }).result;
-  return {
-    accessKeyId: pulumi.secret(accessKeyId),
-    secretAccessKey,
-    credentialsFile: (format) =>
-      pulumi.secret(pulumi.all([accessKeyId, secretAccessKey]).apply(([id, secret]) => renderObjectStoreCredentials(format, { accessKeyId: id, secretAccessKey: secret }))),
-  };
+  return (format) =>
+    pulumi.secret(pulumi.all([accessKeyId, secretAccessKey]).apply(([id, secret]) => renderObjectStoreCredentials(format, { accessKeyId: id, secretAccessKey: secret })));
+}
+
+/** The services the verification checks on the swarm, through the manager the Docker provider uses. */
+function swarmVerification(model: StackModel): { services: Array<{ name: string; tasks: number }>; dockerHost?: string } {
+  const dockerHost = new pulumi.Config("docker").get("host");
+  return { services: swarmExpectations(model), ...(dockerHost ? { dockerHost } : {}) };
 }
 
 /** The whole stack. The model is built (and bad config rejected) before any resource exists. */
@@ -94,40 +93,16 @@ export function deployStack(projectDir: string): StackOutputs {
   for (const [id, service] of Object.entries(model.services)) certificates[id] = service.certificate;
   const pki = new StackPki("pki", { ca: model.ca, certificates, hostClient: model.hostClientCertificate });
   const mutualTls = model.config.tls.mutual;
-  const network = new StackNetwork("network", { networkName: model.networkName });
-
-  const objectStorage = objectStorageCredentials(model, config);
-  const containers: Record<InstanceId, ServiceContainer> = {};
-  // One image per distinct reference: the app and its backend, and every Tempo container, run one image.
-  const images = new Map<string, ServiceImage>();
-  for (const service of Object.values(model.services)) {
-    const key = imageKey(service.image);
-    // Named after the role the image plays: every Tempo container shares `tempo-image`.
-    const role = isTempoComponent(service.component) ? "tempo" : service.component;
-    if (!images.has(key)) images.set(key, new ServiceImage(`${role}-image`, { image: service.image, projectDir }));
-  }
-  const imageRefs = [...images.values()].map((image) => image.imageRef);
-  // Each container waits only for what its links say it needs (model.startsAfter); the rest start
-  // together, so one service's healthcheck wait no longer delays unrelated ones.
-  for (const id of model.startOrder) {
-    const service = model.services[id]!;
-    const image = images.get(imageKey(service.image)) as ServiceImage;
-    const upstream = (model.startsAfter[id] ?? []).map((dep) => containers[dep] as ServiceContainer);
-    containers[id] = new ServiceContainer(
-      id,
-      {
-        stackName,
-        service,
-        imageRef: image.imageRef,
-        networkName: network.name,
-        caCertificatePem: pki.caCertificatePem,
-        tlsMaterial: pki.services,
-        grafanaAdminPassword,
-        ...(objectStorage ? { objectStorage } : {}),
-      },
-      { dependsOn: upstream },
-    );
-  }
+  const objectStoreFile = objectStoreCredentialsFile(model, config);
+  const material: StackMaterial = {
+    stackName,
+    caCertificatePem: pki.caCertificatePem,
+    tlsMaterial: pki.services,
+    grafanaAdminPassword,
+    ...(objectStoreFile ? { objectStoreCredentialsFile: objectStoreFile } : {}),
+  };
+  // One engine realises the model: containers on a Docker host, or services on a swarm.
+  const engine = model.config.engine.kind === "swarm" ? deployOnSwarm(model, material, projectDir) : deployOnDocker(model, material, projectDir);
 
   const datasources = grafanaDatasources(model);
   const provisioning = new GrafanaProvisioning(
@@ -141,7 +116,7 @@ export function deployStack(projectDir: string): StackOutputs {
       folder: { uid: `tracing-stack-${stackName}`.slice(0, 40), title: `Tracing stack (${stackName})` },
       dashboards: stackDashboards(model),
     },
-    { dependsOn: [containers[singleInstance(model.services, "grafana").id] as ServiceContainer] },
+    { dependsOn: [engine.grafana] },
   );
 
   const verification = new PostDeployVerification(
@@ -161,9 +136,10 @@ export function deployStack(projectDir: string): StackOutputs {
       traces: model.config.verification.traces,
       minFraction: model.config.verification.minFraction,
       deadlineSeconds: model.config.verification.deadlineSeconds,
-      triggers: [...model.startOrder.map((id) => (containers[id] as ServiceContainer).containerId), ...imageRefs, pki.caCertificatePem],
+      ...(model.config.engine.kind === "swarm" ? { swarm: swarmVerification(model) } : {}),
+      triggers: [...engine.triggers, pki.caCertificatePem],
     },
-    { dependsOn: Object.values(containers) },
+    { dependsOn: engine.running },
   );
 
   const report = verification.result.apply((stdout): unknown => {

@@ -1,73 +1,24 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { fileContentFrom } from "../model";
-import type { ContainerFile, EnvValue, FileContent, InstanceId, ObjectStoreCredentialsFormat, ServiceModel } from "../model";
-import type { ServiceTlsMaterial } from "./pki";
+import type { ContainerFile, ServiceModel } from "../model";
+import { envEntries, fileBytes, goDuration } from "./stackMaterial";
+import type { StackMaterial } from "./stackMaterial";
 
 export interface ServiceContainerArgs {
-  stackName: string;
   service: ServiceModel;
   imageRef: pulumi.Input<string>;
   networkName: pulumi.Input<string>;
-  caCertificatePem: pulumi.Input<string>;
-  tlsMaterial: Record<InstanceId, ServiceTlsMaterial>;
-  grafanaAdminPassword: pulumi.Input<string>;
-  /** Microservices mode: the object store's key pair (Pulumi secrets) and the files written from it. */
-  objectStorage?: {
-    accessKeyId: pulumi.Input<string>;
-    secretAccessKey: pulumi.Input<string>;
-    credentialsFile(format: ObjectStoreCredentialsFormat): pulumi.Output<string>;
-  };
+  material: StackMaterial;
 }
 
-function objectStorageOf(args: ServiceContainerArgs): NonNullable<ServiceContainerArgs["objectStorage"]> {
-  if (!args.objectStorage) throw new Error(`program bug: ${args.service.id} needs the object store's key pair, and none was given`);
-  return args.objectStorage;
-}
-
-function fileBytes(content: FileContent, args: ServiceContainerArgs): pulumi.Input<string> {
-  return fileContentFrom<pulumi.Input<string>>(content, {
-    caCertificate: args.caCertificatePem,
-    certificate: (service) => (args.tlsMaterial[service] as ServiceTlsMaterial).certificatePem,
-    privateKey: (service) => (args.tlsMaterial[service] as ServiceTlsMaterial).privateKeyPem,
-    objectStoreCredentials: (format) => objectStorageOf(args).credentialsFile(format),
-  });
-}
-
-function upload(file: ContainerFile, args: ServiceContainerArgs): docker.types.input.ContainerUpload {
+function upload(file: ContainerFile, material: StackMaterial): docker.types.input.ContainerUpload {
   return {
     file: file.path,
-    content: fileBytes(file.content, args),
+    content: fileBytes(file.content, material),
     // No owner/group: either makes the provider request copyUIDGID, which fails on every engine
     // for a user the Docker host's passwd does not have. Files land root:root; see SERVICE_GID.
     permissions: file.mode,
   };
-}
-
-/**
- * Whole seconds as Go's time.Duration prints them ("2s", "1m0s", "1h0m0s"): the provider reads
- * healthcheck durations back in that form, so "60s" would show as a change on every `pulumi up`.
- */
-export function goDuration(totalSeconds: number): string {
-  const hours = Math.floor(totalSeconds / 3600);
-  const minutes = Math.floor((totalSeconds % 3600) / 60);
-  const seconds = totalSeconds % 60;
-  if (hours > 0) return `${hours}h${minutes}m${seconds}s`;
-  if (minutes > 0) return `${minutes}m${seconds}s`;
-  return `${seconds}s`;
-}
-
-function envEntry(name: string, value: EnvValue, args: ServiceContainerArgs): pulumi.Output<string> {
-  switch (value.kind) {
-    case "text":
-      return pulumi.output(`${name}=${value.value}`);
-    case "grafanaAdminPassword":
-      return pulumi.secret(pulumi.interpolate`${name}=${args.grafanaAdminPassword}`);
-    case "objectStorageAccessKeyId":
-      return pulumi.secret(pulumi.interpolate`${name}=${objectStorageOf(args).accessKeyId}`);
-    case "objectStorageSecretAccessKey":
-      return pulumi.secret(pulumi.interpolate`${name}=${objectStorageOf(args).secretAccessKey}`);
-  }
 }
 
 /** One service of the model as a Docker container (plus its data volumes), deciding nothing itself. */
@@ -83,7 +34,7 @@ export class ServiceContainer extends pulumi.ComponentResource {
       (mount) =>
         new docker.Volume(
           mount.volumeName,
-          { name: mount.volumeName, labels: [{ label: "tracing-stack.stack", value: args.stackName }] },
+          { name: mount.volumeName, labels: [{ label: "tracing-stack.stack", value: args.material.stackName }] },
           { parent: this, retainOnDelete: mount.retainOnDelete },
         ),
     );
@@ -97,8 +48,8 @@ export class ServiceContainer extends pulumi.ComponentResource {
         user: service.user,
         entrypoints: service.entrypoint,
         command: service.command.length > 0 ? service.command : undefined,
-        envs: Object.entries(service.env).map(([envName, value]) => envEntry(envName, value, args)),
-        uploads: service.files.map((file) => upload(file, args)),
+        envs: envEntries(service),
+        uploads: service.files.map((file) => upload(file, args.material)),
         networksAdvanced: [{ name: args.networkName, aliases: service.networkAliases }],
         ports: service.ports
           .filter((port) => port.published)
@@ -122,7 +73,7 @@ export class ServiceContainer extends pulumi.ComponentResource {
         stopTimeout: service.stop.timeoutSeconds,
         destroyGraceSeconds: service.stop.timeoutSeconds,
         labels: [
-          { label: "tracing-stack.stack", value: args.stackName },
+          { label: "tracing-stack.stack", value: args.material.stackName },
           { label: "tracing-stack.service", value: service.id },
         ],
       },

@@ -17,6 +17,11 @@ export interface PostDeployVerificationArgs {
   clientCertificate?: { certificatePem: pulumi.Input<string>; privateKeyPem: pulumi.Input<string> };
   /** Tempo in microservices mode: its ingesters and how many hold each trace (counters read through Prometheus). */
   distributed?: { ingesters: number; replicationFactor: number };
+  /**
+   * Engine swarm: the services and their desired tasks, checked on the manager; `dockerHost` is the
+   * provider's `docker:host` when the stack sets it (else the verifier reads DOCKER_HOST, like the provider).
+   */
+  swarm?: { services: Array<{ name: string; tasks: number }>; dockerHost?: string };
   traces: number;
   minFraction: number;
   deadlineSeconds: number;
@@ -63,6 +68,12 @@ export class PostDeployVerification extends pulumi.ComponentResource {
           VERIFY_CA_PEM: args.caCertificatePem,
           ...(args.distributed
             ? { VERIFY_INGESTERS: String(args.distributed.ingesters), VERIFY_REPLICATION_FACTOR: String(args.distributed.replicationFactor) }
+            : {}),
+          ...(args.swarm
+            ? {
+                VERIFY_SWARM_SERVICES: args.swarm.services.map((s) => `${s.name}=${s.tasks}`).join(","),
+                ...(args.swarm.dockerHost ? { DOCKER_HOST: args.swarm.dockerHost } : {}),
+              }
             : {}),
           ...(args.clientCertificate
             ? { VERIFY_CLIENT_CERT_PEM: args.clientCertificate.certificatePem, VERIFY_CLIENT_KEY_PEM: pulumi.secret(args.clientCertificate.privateKeyPem) }

@@ -1,6 +1,6 @@
 import type { ComponentId, StackConfig } from "./config";
 import { CONTAINER_PATHS, FILE_MODES, PROJECT_NAME } from "./constants";
-import { HOST_DIAL_NAME, buildLinks, linkById, linkUrl } from "./links";
+import { HOST_DIAL_NAME, buildLinks, hostDialName, linkById, linkUrl } from "./links";
 import { configFile, portOf, serviceSkeletons, singleInstance, stackComponents, TEMPO_MICROSERVICES, tlsFilePaths, tlsFiles } from "./services";
 import type { ServiceSkeleton, TempoMicroservice } from "./services";
 import { startDependencies, startOrder } from "./startOrder";
@@ -43,9 +43,9 @@ function tempoService(_t: StackTopology, instance: ServiceSkeleton): ServiceDeta
 
 /**
  * One Tempo microservice: the shared config file, its `-target`, its own certificate. Its S3 key
- * pair comes from the environment (Tempo's credential chain reads AWS_ACCESS_KEY_ID and
- * AWS_SECRET_ACCESS_KEY, tempodb/backend/s3/s3.go fetchCreds), filled from Pulumi secrets, so the
- * config file holds no secret.
+ * pair is a 0440 AWS shared credentials file named by AWS_SHARED_CREDENTIALS_FILE (Tempo's
+ * credential chain, tempodb/backend/s3/s3.go fetchCreds, reads it once the environment has no
+ * keys), written from Pulumi secrets: neither the config file nor the environment holds a secret.
  */
 function tempoMicroservice(t: StackTopology, instance: ServiceSkeleton): ServiceDetails {
   const configPath = CONTAINER_PATHS.tempo.configFile;
@@ -54,12 +54,10 @@ function tempoMicroservice(t: StackTopology, instance: ServiceSkeleton): Service
   if (storage.kind === "external" && storage.caCertificate) {
     files.push({ path: CONTAINER_PATHS.tempo.objectStorageCaFile, content: { kind: "text", text: storage.caCertificate }, mode: FILE_MODES.public });
   }
+  files.push({ path: CONTAINER_PATHS.tempo.objectStorageCredentialsFile, content: { kind: "objectStoreCredentials", format: "awsSharedCredentials" }, mode: FILE_MODES.privateKey });
   return {
     command: [`-config.file=${configPath}`, `-target=${TEMPO_MICROSERVICES[instance.component as TempoMicroservice].target}`],
-    env: {
-      AWS_ACCESS_KEY_ID: storage.kind === "external" ? text(storage.accessKeyId) : { kind: "objectStorageAccessKeyId" },
-      AWS_SECRET_ACCESS_KEY: { kind: "objectStorageSecretAccessKey" },
-    },
+    env: { AWS_SHARED_CREDENTIALS_FILE: text(CONTAINER_PATHS.tempo.objectStorageCredentialsFile) },
     files,
   };
 }
@@ -192,17 +190,18 @@ function grafanaService(t: StackTopology): ServiceDetails {
       GF_SERVER_HTTP_PORT: text(http.containerPort),
       GF_SERVER_CERT_FILE: text(tls.certFile),
       GF_SERVER_CERT_KEY: text(tls.keyFile),
-      GF_SERVER_DOMAIN: text(HOST_DIAL_NAME),
+      GF_SERVER_DOMAIN: text(hostDialName(t.config)),
       GF_SERVER_ROOT_URL: text(`${urlOf(t, "host-to-grafana")}/`),
       GF_SECURITY_ADMIN_USER: text("admin"),
-      GF_SECURITY_ADMIN_PASSWORD: { kind: "grafanaAdminPassword" },
+      // Grafana reads any setting from a file given as <VAR>__FILE: the password stays out of the environment.
+      GF_SECURITY_ADMIN_PASSWORD__FILE: text(CONTAINER_PATHS.grafana.adminPasswordFile),
       GF_SECURITY_COOKIE_SECURE: text("true"),
       GF_AUTH_ANONYMOUS_ENABLED: text("false"),
       GF_AUTH_DISABLE_LOGIN_FORM: text("false"),
       GF_ANALYTICS_REPORTING_ENABLED: text("false"),
       GF_ANALYTICS_CHECK_FOR_UPDATES: text("false"),
     },
-    files: tlsFiles("grafana"),
+    files: [...tlsFiles("grafana"), { path: CONTAINER_PATHS.grafana.adminPasswordFile, content: { kind: "grafanaAdminPassword" }, mode: FILE_MODES.privateKey }],
     // The Grafana image ships curl; --cacert keeps the probe verifying, like every other client.
     healthcheck: healthcheck([
       "CMD",

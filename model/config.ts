@@ -43,6 +43,30 @@ export type ObjectStorageConfig =
   | { kind: "inStack"; bucket: string; region: string }
   | { kind: "external"; endpoint: string; bucket: string; region: string; accessKeyId: string; caCertificate?: string };
 
+/**
+ * What runs the stack's components. `docker`: one container per instance on the Docker host the
+ * provider points at. `swarm`: one Swarm service per component on the swarm whose manager the
+ * provider points at, its replicas spread over the nodes.
+ */
+export type EngineKind = "docker" | "swarm";
+export const ENGINE_KINDS: readonly EngineKind[] = ["docker", "swarm"];
+
+/** How a Swarm service publishes its ports (Docker's `--publish mode=`). */
+export type SwarmPublishMode = "ingress" | "host";
+export const SWARM_PUBLISH_MODES: readonly SwarmPublishMode[] = ["ingress", "host"];
+
+export type EngineConfig =
+  | { kind: "docker" }
+  | {
+      kind: "swarm";
+      /** The stack's overlay network encrypts its VXLAN traffic between nodes (IPsec, `encrypted` driver option). */
+      encryptedNetwork: boolean;
+      /** `ingress`: the routing mesh publishes every port on every node. `host`: only where the task runs. */
+      publishMode: SwarmPublishMode;
+      /** The name or address users and the verifier dial published ports at; a SAN of every certificate. */
+      dialAddress: string;
+    };
+
 /** Where the app image comes from: built from `app/` by the program, or an image the stack names. */
 export type AppImageSource =
   | { kind: "build"; context: string; dockerfile: string; imageName: string }
@@ -80,6 +104,7 @@ export interface StackConfig {
     objectStorage: ObjectStorageConfig;
   };
   verification: { traces: number; minFraction: number; deadlineSeconds: number };
+  engine: EngineConfig;
 }
 
 /** Keys a stack file may set under the `tracing-stack:` namespace. */
@@ -96,6 +121,8 @@ export const KNOWN_SETTINGS = [
   "certificates",
   "tempo",
   "verification",
+  "engine",
+  "swarm",
   "grafanaAdminPassword",
   "objectStorageSecretAccessKey",
 ] as const;
@@ -379,6 +406,15 @@ export function parseStackConfig(stackName: string, raw: Readonly<Record<string,
     );
   }
 
+  const engine = readEngine(r, raw, tls.mutual);
+  if (engine.kind === "swarm" && tempo.mode === "microservices" && tempo.objectStorage.kind === "external") {
+    r.problem(
+      "tempo.objectStorage.kind",
+      "is external while engine is swarm: the stack's overlay network is internal (no route out), because Tempo's memberlist would otherwise advertise a node-local address its peers on other nodes cannot reach.",
+      "use the in-stack object store (kind: inStack) on a swarm, or engine docker for an external store.",
+    );
+  }
+
   if (r.problems.length > 0) throw new StackConfigError(stackName, r.problems);
 
   return {
@@ -395,7 +431,42 @@ export function parseStackConfig(stackName: string, raw: Readonly<Record<string,
     certificates,
     tempo,
     verification,
+    engine,
   };
+}
+
+const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** `engine` and, under `swarm`, the `swarm` settings. */
+function readEngine(r: Reader, raw: Readonly<Record<string, unknown>>, mutualTls: boolean): EngineConfig {
+  let kind: EngineKind = "docker";
+  if (raw.engine !== undefined) {
+    if (typeof raw.engine === "string" && (ENGINE_KINDS as readonly string[]).includes(raw.engine)) kind = raw.engine as EngineKind;
+    else r.problem("engine", `unknown engine ${JSON.stringify(raw.engine)}.`, `set it to one of: ${ENGINE_KINDS.join(", ")}.`);
+  }
+  const swarmRaw = r.object("swarm");
+  if (kind === "docker") {
+    if (raw.swarm !== undefined) r.problem("swarm", "applies to engine swarm only.", "remove it, or set engine to swarm.");
+    return { kind };
+  }
+  r.unknownFields("swarm", swarmRaw, ["encryptedNetwork", "publishMode", "dialAddress"]);
+  let publishMode: SwarmPublishMode = "ingress";
+  if (swarmRaw.publishMode !== undefined) {
+    if (typeof swarmRaw.publishMode === "string" && (SWARM_PUBLISH_MODES as readonly string[]).includes(swarmRaw.publishMode)) publishMode = swarmRaw.publishMode as SwarmPublishMode;
+    else r.problem("swarm.publishMode", `unknown publish mode ${JSON.stringify(swarmRaw.publishMode)}.`, `set it to one of: ${SWARM_PUBLISH_MODES.join(", ")} (ingress: every node answers on every published port).`);
+  }
+  const dialAddress = r.string("swarm.dialAddress", swarmRaw.dialAddress, "localhost");
+  if (!DNS_NAME.test(dialAddress) && !IPV4.test(dialAddress)) {
+    r.problem("swarm.dialAddress", `"${dialAddress}" is neither a host name nor an IPv4 address.`, "set the name or address of a swarm node, e.g. \"swarm-manager-1.example.internal\" or \"10.0.0.11\" (no scheme, no port).");
+  }
+  // Swarm publishes on every interface of its nodes: there is no loopback-only binding.
+  if (raw.hostBindAddress !== undefined) {
+    r.problem("hostBindAddress", "has no effect under engine swarm: Swarm publishes ports on all of a node's interfaces.", "remove it; keep the published ports behind your network's firewall and mutual TLS.");
+  }
+  if (!mutualTls) {
+    r.problem("tls.mutual", "is false while engine is swarm, which publishes the stack's ports on every node's interfaces: anyone on the network could send spans and query traces.", "remove it (true is the default).");
+  }
+  return { kind, encryptedNetwork: r.boolean("swarm.encryptedNetwork", swarmRaw.encryptedNetwork, true), publishMode, dialAddress };
 }
 
 /** S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting and ending alphanumeric. */

@@ -122,6 +122,8 @@ export const CONTAINER_PATHS = {
     dataDir: "/var/tempo",
     /** The CA of an external object store, when the stack file names one. */
     objectStorageCaFile: "/etc/tempo/tls/object-storage-ca.crt",
+    /** The object store's key pair as an AWS shared credentials file (a secret file). */
+    objectStorageCredentialsFile: "/etc/tempo/secrets/s3-credentials",
   },
   objectStore: {
     tlsDir: "/etc/seaweedfs/tls",
@@ -145,6 +147,8 @@ export const CONTAINER_PATHS = {
   },
   grafana: {
     tlsDir: "/etc/grafana/tls",
+    /** The admin password, read through GF_SECURITY_ADMIN_PASSWORD__FILE (a secret file). */
+    adminPasswordFile: "/etc/grafana/secrets/admin-password",
   },
   prometheus: {
     configFile: "/etc/prometheus/prometheus.yml",

@@ -8,6 +8,11 @@ export const HOST_DIAL_NAME = "localhost";
 /** Tempo's single binary dials its own internal gRPC server on loopback. */
 export const LOOPBACK_ADDRESS = "127.0.0.1";
 
+/** Where the host's programs reach published ports: this machine, or (Swarm) the node the stack file names. */
+export function hostDialName(config: StackConfig): string {
+  return config.engine.kind === "swarm" ? config.engine.dialAddress : HOST_DIAL_NAME;
+}
+
 interface LinkDefinition {
   id: string;
   description: string;
@@ -97,17 +102,20 @@ export function buildLinks(config: StackConfig, services: Record<InstanceId, Ser
     const port = portOf(server, def.serverPortName);
     // Each replica's own alias (the second of its aliases); a component that runs once has only its alias.
     const serverInstanceHosts = replicas.map((replica) => (replica.replica === undefined ? replica.networkAlias : (replica.networkAliases[1] ?? replica.networkAlias)));
+    const serverInstances = replicas.reduce((sum, replica) => sum + replica.tasks, 0);
     if (def.client === "host") {
+      const dialHost = hostDialName(config);
       if (!port.published) throw new Error(`model bug: link ${def.id} needs ${def.server}.${port.name} published`);
       return {
         ...def,
         protocol: port.protocol,
-        dialHost: HOST_DIAL_NAME,
+        dialHost,
         dialPort: port.published.port,
         tls: port.tls,
         clientAuth: port.clientAuth,
-        serverName: HOST_DIAL_NAME,
-        serverInstanceHosts: [HOST_DIAL_NAME],
+        serverName: dialHost,
+        serverInstanceHosts: [dialHost],
+        serverInstances,
       };
     }
     // Tempo's single binary dials itself; memberlist's peers are other containers of the same kind.
@@ -118,6 +126,7 @@ export function buildLinks(config: StackConfig, services: Record<InstanceId, Ser
       protocol: port.protocol,
       dialHost: selfDial ? LOOPBACK_ADDRESS : (dialAlias ?? server.networkAlias),
       serverInstanceHosts: selfDial ? [LOOPBACK_ADDRESS] : serverInstanceHosts,
+      serverInstances: selfDial ? 1 : serverInstances,
       dialPort: port.containerPort,
       tls: port.tls,
       clientCaFile: own.caFile,

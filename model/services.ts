@@ -93,10 +93,13 @@ function certificateFor(config: StackConfig, component: ComponentId, replica: nu
   const names = [config.networkAliases[component], instanceAlias(config, component, replica), containerName(config, component, replica)];
   // Memberlist checks every peer against one name: the gossip alias all of Tempo's containers share.
   if (gossips(component)) names.push(TEMPO_GOSSIP_ALIAS);
+  // Under Swarm, the host's programs dial published ports at a node's name or address.
+  const dial = config.engine.kind === "swarm" && config.engine.dialAddress !== "localhost" ? config.engine.dialAddress : undefined;
+  const dialIsIp = dial !== undefined && /^\d+\.\d+\.\d+\.\d+$/.test(dial);
   return {
     commonName: instanceAlias(config, component, replica),
-    dnsNames: [...new Set([...names, "localhost"])],
-    ipAddresses: ["127.0.0.1"],
+    dnsNames: [...new Set([...names, "localhost", ...(dial && !dialIsIp ? [dial] : [])])],
+    ipAddresses: [...new Set(["127.0.0.1", ...(dial && dialIsIp ? [dial] : [])])],
     allowedUses: ["digital_signature", "key_encipherment", "server_auth", "client_auth"],
     validityHours: config.certificates.validityHours,
     earlyRenewalHours: config.certificates.earlyRenewalHours,
@@ -139,8 +142,15 @@ interface ComponentSpec {
   replicas?: number;
 }
 
+/**
+ * The entries of one component. Engine docker: one container per replica, each with its own name,
+ * certificate and volume. Engine swarm: one service whose tasks are the replicas; they share the
+ * service's certificate and aliases, and each task gets its own volume.
+ */
 function instancesOf(config: StackConfig, spec: ComponentSpec): ServiceSkeleton[] {
-  const replicas = spec.replicas === undefined ? [undefined] : Array.from({ length: spec.replicas }, (_, i) => i + 1);
+  const swarm = config.engine.kind === "swarm";
+  const replicas = spec.replicas === undefined || swarm ? [undefined] : Array.from({ length: spec.replicas }, (_, i) => i + 1);
+  const tasks = swarm ? (spec.replicas ?? 1) : 1;
   const extraAliases = gossips(spec.component) ? [TEMPO_GOSSIP_ALIAS] : [];
   return replicas.map((replica) => {
     const alias = instanceAlias(config, spec.component, replica);
@@ -148,6 +158,7 @@ function instancesOf(config: StackConfig, spec: ComponentSpec): ServiceSkeleton[
       id: instanceId(spec.component, replica),
       component: spec.component,
       ...(replica === undefined ? {} : { replica }),
+      tasks,
       containerName: containerName(config, spec.component, replica),
       networkAlias: config.networkAliases[spec.component],
       networkAliases: [...new Set([config.networkAliases[spec.component], alias, ...extraAliases])],
@@ -160,6 +171,7 @@ function instancesOf(config: StackConfig, spec: ComponentSpec): ServiceSkeleton[
         volumeName: `${config.stackName}-${replica === undefined ? volume.suffix : `${volume.suffix}-${replica}`}`,
         containerPath: volume.containerPath,
         retainOnDelete: config.keepDataVolume,
+        perTask: tasks > 1,
       })),
       // Every process here shuts down cleanly on SIGTERM (Docker's default); the timeout is what differs.
       stop: { signal: "SIGTERM", timeoutSeconds: STOP_TIMEOUT_SECONDS[spec.component] },
@@ -307,8 +319,10 @@ export interface TlsMaterialSource<T> {
   caCertificate: T;
   certificate(service: InstanceId): T;
   privateKey(service: InstanceId): T;
-  /** Files holding the in-stack object store's key pair (secrets); only the object store has them. */
+  /** Files holding the object store's key pair (secrets): the store's own, and Tempo's. */
   objectStoreCredentials?(format: ObjectStoreCredentialsFormat): T;
+  /** Grafana's admin password (a secret). */
+  grafanaAdminPassword?: T;
 }
 
 /** The bytes of a container file: rendered text, or the PEM the model points at. */
@@ -327,5 +341,8 @@ export function fileContentFrom<T>(content: ContainerFile["content"], pems: TlsM
     case "objectStoreCredentials":
       if (!pems.objectStoreCredentials) throw new Error(`program bug: no object store credentials to write the ${content.format} file from`);
       return pems.objectStoreCredentials(content.format);
+    case "grafanaAdminPassword":
+      if (pems.grafanaAdminPassword === undefined) throw new Error("program bug: no Grafana admin password to write its file from");
+      return pems.grafanaAdminPassword;
   }
 }

@@ -42,7 +42,7 @@ export interface CertificateSpec {
 export type RenderedConfigKind = "tempo" | "collector" | "prometheus" | "prometheusWeb";
 
 /** Files that hold the in-stack object store's key pair: rendered by configs/ from the Pulumi secrets. */
-export type ObjectStoreCredentialsFormat = "seaweedfsIdentities" | "curlConfig";
+export type ObjectStoreCredentialsFormat = "seaweedfsIdentities" | "curlConfig" | "awsSharedCredentials";
 
 /**
  * Where a file's bytes come from. PEMs are resolved by the PKI component, never held in the model.
@@ -55,7 +55,8 @@ export type FileContent =
   | { kind: "caCertificate" }
   | { kind: "serviceCertificate"; service: InstanceId }
   | { kind: "servicePrivateKey"; service: InstanceId }
-  | { kind: "objectStoreCredentials"; format: ObjectStoreCredentialsFormat };
+  | { kind: "objectStoreCredentials"; format: ObjectStoreCredentialsFormat }
+  | { kind: "grafanaAdminPassword" };
 
 /**
  * A file uploaded into a container before it starts. Always root:root (the Docker provider can set
@@ -68,12 +69,11 @@ export interface ContainerFile {
   mode: string;
 }
 
-/** Secret values come from Pulumi secrets when the container is declared, never from the model. */
-export type EnvValue =
-  | { kind: "text"; value: string }
-  | { kind: "grafanaAdminPassword" }
-  | { kind: "objectStorageAccessKeyId" }
-  | { kind: "objectStorageSecretAccessKey" };
+/**
+ * Environment values are plain text: what `docker inspect` and `docker service inspect` show to
+ * anyone with the Engine's API. Secrets reach processes as 0440 files (`FileContent`), never here.
+ */
+export type EnvValue = { kind: "text"; value: string };
 
 export interface VolumeMount {
   /** Docker volume name: carries the stack name so stacks do not share data. */
@@ -81,6 +81,11 @@ export interface VolumeMount {
   containerPath: string;
   /** Kept on `pulumi destroy` (stack config `keepDataVolume`). */
   retainOnDelete: boolean;
+  /**
+   * One volume per task of the service (engine swarm, a component with several tasks): the engine
+   * names each after the task's slot, so a rescheduled task finds its predecessor's data on that node.
+   */
+  perTask: boolean;
 }
 
 export interface HealthcheckModel {
@@ -107,6 +112,11 @@ export interface ServiceModel {
   component: ComponentId;
   /** 1-based replica number of a replicated component; absent for a component that runs once. */
   replica?: number;
+  /**
+   * Identical processes the engine runs for this entry: 1 for a container (engine docker gives each
+   * replica its own entry), the component's replicas for a Swarm service (one entry per component).
+   */
+  tasks: number;
   /** Docker container name: `<stack>-<alias>`, `<stack>-<alias>-<n>` for a replica. */
   containerName: string;
   /** The component's alias (shared by its replicas: DNS answers with all of them), then the replica's own. */
@@ -147,6 +157,11 @@ export interface LinkModel {
    * scrapes each, memberlist gossips with each); `dialHost` reaches any one of them.
    */
   serverInstanceHosts: string[];
+  /**
+   * Processes that answer behind `serverInstanceHosts`: more than the hosts when one name stands for
+   * several tasks (a Swarm service's alias, which DNS answers with every task's address).
+   */
+  serverInstances: number;
   /** The deployment starts the client only once the server's container is up (and healthy, where it has a healthcheck). */
   clientStartsAfterServer: boolean;
   protocol: Protocol;

@@ -51,6 +51,9 @@ export const DIAGNOSIS_CODES = [
   'FLUSHES_FAILING',
   'TEMPO_CONTAINERS_DOWN',
   'MEMBERLIST_INCOMPLETE',
+  // engine swarm (--swarm-services): a service short of its desired running tasks, or the manager unreachable
+  'SWARM_TASKS_MISSING',
+  'SWARM_UNREACHABLE',
 ] as const;
 
 export type DiagnosisCode = (typeof DIAGNOSIS_CODES)[number];

@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { parseSwarmServices } from './swarmTasks';
 
 export interface VerifyOptions {
   /** Tempo's HTTP API, https:// (e.g. https://127.0.0.1:32000) */
@@ -47,6 +48,11 @@ export interface VerifyOptions {
    * of its ingesters took it, and the distributor cancels the rest (grafana/tempo#5342).
    */
   distributed?: { ingesters: number; replicationFactor: number };
+  /**
+   * Engine swarm: the stack's services and the tasks each must run, read from the manager's
+   * Engine API (DOCKER_HOST); the run fails while one is short of them.
+   */
+  swarmServices?: Array<{ name: string; tasks: number }>;
   /** traces to send */
   traces: number;
   /** fraction of the traces sent that the traces-created counter must rise by (0 < f <= 1) */
@@ -133,6 +139,7 @@ export interface CliArgs {
   serviceGraphEdge?: string;
   ingesters?: string;
   replicationFactor?: string;
+  swarmServices?: string;
   traces?: string;
   minFraction?: string;
   deadlineSeconds?: string;
@@ -194,6 +201,9 @@ Options (environment fallback in brackets):
   --replication-factor N        with --ingesters: the ring's replication_factor; a write succeeds on a
                                 quorum of floor(N/2)+1 ingesters, so their summed counter must rise by
                                 quorum x traces x min-fraction (default 1)    [VERIFY_REPLICATION_FACTOR]
+  --swarm-services NAME=N,...   the stack runs on Docker Swarm: each service must have N running tasks,
+                                read from the manager at DOCKER_HOST (TLS: DOCKER_TLS_VERIFY and
+                                DOCKER_CERT_PATH, as the docker CLI)    [VERIFY_SWARM_SERVICES]
   --traces N                    traces to send (default ${DEFAULTS.traces})              [VERIFY_TRACES]
   --min-fraction F              fraction of them the counter must rise by, 0 < F <= 1 (default ${DEFAULTS.minFraction})
                                                                         [VERIFY_MIN_FRACTION]
@@ -239,6 +249,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'service-graph-edge': { type: 'string' },
         ingesters: { type: 'string' },
         'replication-factor': { type: 'string' },
+        'swarm-services': { type: 'string' },
         traces: { type: 'string' },
         'min-fraction': { type: 'string' },
         'deadline-seconds': { type: 'string' },
@@ -276,6 +287,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   set('serviceGraphEdge', v['service-graph-edge']);
   set('ingesters', v.ingesters);
   set('replicationFactor', v['replication-factor']);
+  set('swarmServices', v['swarm-services']);
   set('traces', v.traces);
   set('minFraction', v['min-fraction']);
   set('deadlineSeconds', v['deadline-seconds']);
@@ -603,6 +615,12 @@ export function resolveOptions(input: ResolveInput): VerifyOptions {
     throw new UsageError(
       '--prometheus-url needs --service-graph-edge CLIENT,SERVER (or VERIFY_SERVICE_GRAPH_EDGE): the services whose span metrics and edge are checked in Prometheus',
     );
+  }
+  const swarmRaw = nonEmpty(args.swarmServices) ?? nonEmpty(env['VERIFY_SWARM_SERVICES']);
+  if (swarmRaw !== undefined) {
+    const parsed = parseSwarmServices(swarmRaw);
+    if (typeof parsed === 'string') throw new UsageError(`--swarm-services: ${parsed}`);
+    options.swarmServices = parsed;
   }
   const tenant = pick(args.tenant, 'VERIFY_TENANT', sd.tenant);
   if (tenant) options.tenant = tenant;

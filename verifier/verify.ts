@@ -34,6 +34,7 @@ import {
 import { type LookupOutcome, lookupTrace } from './traceLookup';
 import { driveApp } from './traffic';
 import { probeTlsEndpoint, type ProbeResult } from './collectorProbe';
+import { checkSwarmTasks, dockerSwarmReader, type SwarmReader, type SwarmSummary } from './swarmTasks';
 import { checkDistributed, type DistributedSummary, federateUrl, type IngesterView, readIngesterView, withSummedIncrease, writeQuorum } from './distributedCheck';
 
 export type Outcome = 'verified' | 'not_verified' | 'unreachable';
@@ -64,6 +65,8 @@ export interface MetricsSection {
 export interface VerifyResult {
   /** Tempo in microservices mode: the ring and each ingester's share of the traces. */
   distributed?: DistributedSummary;
+  /** Engine swarm: each service's running tasks, per node. */
+  swarm?: SwarmSummary;
   outcome: Outcome;
   exitCode: ExitCode;
   /** where the run ended */
@@ -112,6 +115,8 @@ export interface VerifyDeps {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   progress?: ProgressSink;
+  /** Engine swarm: where the services' tasks are read (default: the manager at DOCKER_HOST). */
+  swarm?: SwarmReader;
 }
 
 const NO_PROGRESS: ProgressSink = { update: () => undefined, clear: () => undefined };
@@ -640,6 +645,27 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
         const causes = checked.diagnoses.filter((d) => ['TEMPO_CONTAINERS_DOWN', 'MEMBERLIST_INCOMPLETE', 'INGESTER_RING_INCOMPLETE'].includes(d.code));
         verdict.diagnoses.unshift(...causes);
         verdict.diagnoses.push(...checked.diagnoses.filter((d) => !causes.includes(d)));
+        verdict.verified = false;
+      }
+    }
+
+    // Engine swarm: a service short of tasks explains missing traces, and fails a stack that stored them.
+    if (options.swarmServices) {
+      progress.update(`checking that ${options.swarmServices.length} Swarm services run their desired tasks`);
+      try {
+        const checked = await checkSwarmTasks(options.swarmServices, deps.swarm ?? dockerSwarmReader(), { remainingMs: remaining, pause, pollIntervalMs: options.pollIntervalMs, now });
+        result.swarm = checked.summary;
+        if (checked.diagnosis) {
+          verdict.diagnoses.unshift(checked.diagnosis);
+          verdict.verified = false;
+        }
+      } catch (err) {
+        verdict.diagnoses.unshift({
+          code: 'SWARM_UNREACHABLE',
+          message: `the swarm manager's Engine API did not answer (${(err as Error).message}); the services' tasks could not be checked.`,
+          configKeys: ['DOCKER_HOST (a manager of the swarm), DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for a remote one'],
+          evidence: {},
+        });
         verdict.verified = false;
       }
     }

@@ -34,7 +34,7 @@ export function renderCollectorConfig(model: StackTopology): string {
   // Several distributors share one alias: gRPC's DNS resolver takes every address behind it and
   // round_robin spreads the exporter's calls over all of them (one connection per distributor),
   // instead of pinning every span to whichever address came first.
-  const balanced = toTempo.serverInstanceHosts.length > 1;
+  const balanced = toTempo.serverInstances > 1;
 
   const document = {
     receivers: {

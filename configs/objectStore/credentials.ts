@@ -35,11 +35,21 @@ function curlConfig(keys: ObjectStoreKeyPair): string {
   return `user = "${quoted}"\n`;
 }
 
+/**
+ * The AWS shared credentials file (INI), which Tempo's S3 client (minio-go's FileAWSCredentials,
+ * after an empty environment) reads from AWS_SHARED_CREDENTIALS_FILE.
+ */
+function awsSharedCredentials(keys: ObjectStoreKeyPair): string {
+  return `[default]\naws_access_key_id = ${keys.accessKeyId}\naws_secret_access_key = ${keys.secretAccessKey}\n`;
+}
+
 export function renderObjectStoreCredentials(format: ObjectStoreCredentialsFormat, keys: ObjectStoreKeyPair): string {
   switch (format) {
     case "seaweedfsIdentities":
       return seaweedfsIdentities(keys);
     case "curlConfig":
       return curlConfig(keys);
+    case "awsSharedCredentials":
+      return awsSharedCredentials(keys);
   }
 }

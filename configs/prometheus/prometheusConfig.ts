@@ -16,7 +16,11 @@ function scrapeJob(jobName: string, scrape: LinkModel): Record<string, unknown> 
       server_name: scrape.serverName,
       ...(scrape.clientCertificate ? { cert_file: scrape.clientCertificate.certFile, key_file: scrape.clientCertificate.keyFile } : {}),
     },
-    static_configs: [{ targets: scrape.serverInstanceHosts.map((host) => `${host}:${scrape.dialPort}`) }],
+    // A Swarm service's tasks share one alias, which DNS answers with every task's address: each
+    // task is then a target of its own, found again when a task moves to another node.
+    ...(scrape.serverInstances > scrape.serverInstanceHosts.length
+      ? { dns_sd_configs: [{ names: scrape.serverInstanceHosts, type: "A", port: scrape.dialPort, refresh_interval: "10s" }] }
+      : { static_configs: [{ targets: scrape.serverInstanceHosts.map((host) => `${host}:${scrape.dialPort}`) }] }),
   };
 }
 

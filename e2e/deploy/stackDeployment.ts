@@ -33,6 +33,11 @@ export interface StackDeploymentOptions {
   notDeployed: Array<ComponentRef & { why: string }>;
   tools: TofuTools;
   workDir: string;
+  /**
+   * The Docker engine the provider (and the user's shell, so the post-deploy verification too) talks
+   * to, as DOCKER_HOST: a swarm manager. Default: the local engine.
+   */
+  dockerHost?: string;
 }
 
 export type FailureStage = "apply" | "command";
@@ -60,7 +65,7 @@ export class StackDeployment {
     readonly deployed: Registration[],
     readonly skipped: Registration[],
   ) {
-    this.tofu = new Tofu(options.tools, options.workDir);
+    this.tofu = new Tofu(options.tools, options.workDir, options.dockerHost ? { DOCKER_HOST: options.dockerHost } : {});
   }
 
   /** Runs the program and writes the configuration; creates nothing yet. */
@@ -120,7 +125,7 @@ export class StackDeployment {
       const fingerprint = JSON.stringify(inputs);
       if (this.lastCommandInputs.get(command.name) === fingerprint) continue;
       try {
-        commands[command.name] = await runLocalCommand(command.name, inputs);
+        commands[command.name] = await runLocalCommand(command.name, this.withShellEnv(inputs));
         this.lastCommandInputs.set(command.name, fingerprint);
       } catch (error) {
         if (!(error instanceof CommandFailedError)) throw error;
@@ -159,11 +164,17 @@ export class StackDeployment {
     const valueOf = await this.stateResolver();
     const inputs = mapStrings(change(command.inputs), (text) => resolveReferences(text, valueOf)) as Record<string, unknown>;
     try {
-      return { ok: true, run: await runLocalCommand(name, inputs) };
+      return { ok: true, run: await runLocalCommand(name, this.withShellEnv(inputs)) };
     } catch (error) {
       if (!(error instanceof CommandFailedError)) throw error;
       return { ok: false, run: error.run, message: error.message };
     }
+  }
+
+  /** A command's inputs with what the user's shell would export (DOCKER_HOST), unless the command sets it. */
+  private withShellEnv(inputs: Record<string, unknown>): Record<string, unknown> {
+    if (!this.options.dockerHost) return inputs;
+    return { ...inputs, environment: { DOCKER_HOST: this.options.dockerHost, ...((inputs.environment ?? {}) as Record<string, string>) } };
   }
 
   /** Attribute values of a deployed resource in OpenTofu's state. */

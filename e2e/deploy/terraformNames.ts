@@ -10,6 +10,10 @@ export const BRIDGED_DOCKER_TYPES = [
   "docker:index/network:Network",
   "docker:index/volume:Volume",
   "docker:index/remoteImage:RemoteImage",
+  // Engine swarm.
+  "docker:index/service:Service",
+  "docker:index/secret:Secret",
+  "docker:index/serviceConfig:ServiceConfig",
 ] as const;
 
 export function snakeCase(name: string): string {
@@ -17,10 +21,11 @@ export function snakeCase(name: string): string {
 }
 
 /**
- * The one name pulumi-docker does not derive mechanically: its native docker.Image took the name
- * "Image", so the bridged `docker_image` is exposed as RemoteImage (pulumi-docker provider/resources.go).
+ * The names pulumi-docker does not derive mechanically (pulumi-docker provider/resources.go): its
+ * native docker.Image took the name "Image", so the bridged `docker_image` is RemoteImage; and
+ * `docker_config` is ServiceConfig.
  */
-const RENAMED_TYPES: Record<string, string> = { "docker:index/remoteImage:RemoteImage": "docker_image" };
+const RENAMED_TYPES: Record<string, string> = { "docker:index/remoteImage:RemoteImage": "docker_image", "docker:index/serviceConfig:ServiceConfig": "docker_config" };
 
 export function terraformType(pulumiType: string): string {
   const renamed = RENAMED_TYPES[pulumiType];

@@ -31,6 +31,8 @@ export class Tofu {
   constructor(
     readonly tools: TofuTools,
     readonly workDir: string,
+    /** Extra environment for the provider, e.g. DOCKER_HOST of a swarm manager. */
+    readonly env: Record<string, string> = {},
   ) {}
 
   private get cliConfigFile(): string {
@@ -111,7 +113,7 @@ export class Tofu {
     return new Promise((resolve, reject) => {
       const child = spawn(this.tools.tofuBin, args, {
         cwd: this.workDir,
-        env: { ...process.env, TF_CLI_CONFIG_FILE: this.cliConfigFile, TF_IN_AUTOMATION: "1", TF_INPUT: "0", CHECKPOINT_DISABLE: "1" },
+        env: { ...process.env, ...this.env, TF_CLI_CONFIG_FILE: this.cliConfigFile, TF_IN_AUTOMATION: "1", TF_INPUT: "0", CHECKPOINT_DISABLE: "1" },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let output = "";

@@ -40,6 +40,8 @@ export interface DeployOptions {
   alter?: InputAlteration;
   stack?: string;
   notDeployed?: typeof NOT_DEPLOYED;
+  /** DOCKER_HOST of the engine to deploy to (a swarm manager); default the local engine. */
+  dockerHost?: string;
 }
 
 /** Removes what an earlier run left under the stack's prefix, then `pulumi up` with the settings. */
@@ -53,6 +55,7 @@ export async function deployStack(label: string, settings: Settings, options: De
     tools: options.tools,
     alter: options.alter,
     workDir: join(PROJECT_DIR, "e2e", ".work", label),
+    ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}),
   });
   const events = watchContainerEvents(`${stack}-`);
   const up = await deployment.up();

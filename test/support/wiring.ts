@@ -302,7 +302,10 @@ export function observedClients(declared: StackModel): ObservedClient[] {
 
   const prometheus = parse(fileText(model.services.prometheus, "/etc/prometheus/prometheus.yml")) as Doc;
   for (const job of get(prometheus, "scrape_configs") as Doc[]) {
-    for (const targetText of (get(job, "static_configs") as Doc[]).flatMap((s) => s.targets as string[])) {
+    // Static targets, or (a Swarm service's tasks) DNS names whose every A record is scraped at `port`.
+    const staticTargets = ((get(job, "static_configs") as Doc[] | undefined) ?? []).flatMap((s) => s.targets as string[]);
+    const discovered = ((get(job, "dns_sd_configs") as Doc[] | undefined) ?? []).flatMap((d) => (d.names as string[]).map((name) => `${name}:${String(d.port)}`));
+    for (const targetText of [...staticTargets, ...discovered]) {
       const target = hostPort(targetText);
       clients.push({
         client: "prometheus",

@@ -301,10 +301,14 @@ describe("microservices tempo.yaml: rings, targets and storage", () => {
     assert.deepEqual(keysOf(tempo).filter((k) => /access_key|secret|password/i.test(k)), []);
   });
 
-  it("hands every Tempo container its key pair through the environment, the secret as a Pulumi secret", () => {
+  it("hands every Tempo container its key pair as a 0440 AWS credentials file named by AWS_SHARED_CREDENTIALS_FILE, never in its environment or command", () => {
     for (const container of tempoContainers(model)) {
-      assert.deepEqual(container.env.AWS_ACCESS_KEY_ID, { kind: "objectStorageAccessKeyId" }, container.id);
-      assert.deepEqual(container.env.AWS_SECRET_ACCESS_KEY, { kind: "objectStorageSecretAccessKey" }, container.id);
+      const path = container.env.AWS_SHARED_CREDENTIALS_FILE?.value;
+      assert.ok(path, container.id);
+      const file = fileAt(container, path);
+      assert.deepEqual(file.content, { kind: "objectStoreCredentials", format: "awsSharedCredentials" }, container.id);
+      assert.equal(file.mode, "0440", container.id);
+      assert.deepEqual(Object.keys(container.env).filter((k) => /^AWS_(ACCESS|SECRET)/.test(k)), [], container.id);
       assert.ok(container.command.every((c) => !/secret|access.?key/i.test(c)), container.id);
     }
   });
@@ -378,8 +382,8 @@ describe("external object storage", () => {
     assert.ok(s3.tls_ca_path);
     for (const container of tempoContainers(m)) {
       assert.deepEqual(fileAt(container, s3.tls_ca_path).content, { kind: "text", text: CA }, container.id);
-      assert.deepEqual(container.env.AWS_ACCESS_KEY_ID, { kind: "text", value: "AKIAEXAMPLE" });
-      assert.deepEqual(container.env.AWS_SECRET_ACCESS_KEY, { kind: "objectStorageSecretAccessKey" });
+      // The key pair (the id from the stack file, the secret from its Pulumi secret) is one credentials file.
+      assert.deepEqual(fileAt(container, container.env.AWS_SHARED_CREDENTIALS_FILE!.value).content, { kind: "objectStoreCredentials", format: "awsSharedCredentials" });
     }
     assert.doesNotMatch(renderTempoConfig(m), /insecure\w*:\s*true/);
   });

@@ -1,0 +1,100 @@
+/**
+ * Engine `swarm`: the model on a Docker Swarm, through the manager the Docker provider points at.
+ * Each component is one service whose tasks are its replicas, on one attachable overlay network
+ * (encrypted when the stack asks); files become Swarm secrets and configs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { StackNetwork } from "../components/network";
+import { ServiceImage } from "../components/serviceImage";
+import { SwarmService } from "../components/swarmService";
+import type { SwarmServicePolicy } from "../components/swarmService";
+import type { StackMaterial } from "../components/stackMaterial";
+import { imageKey, isTempoComponent, singleInstance } from "../model";
+import type { InstanceId, ServiceModel, StackModel } from "../model";
+import { FILE_MODES } from "../model/constants";
+import type { EngineDeployment } from "./engine";
+
+type SwarmEngine = Extract<StackModel["config"]["engine"], { kind: "swarm" }>;
+
+/** Seconds a service may take to have every task running (and healthy) before `pulumi up` fails. */
+const CONVERGE_TIMEOUT_SECONDS = 180;
+
+/**
+ * How one service runs on the swarm.
+ * - Ingesters: at most one per node. Each trace lives on replicationFactor ingesters; two on one
+ *   host would let one host take a write quorum with it. With fewer nodes than ingesters the
+ *   surplus waits (pending) and the verification says so.
+ * - The routing mesh needs a virtual IP; everything else is `dnsrr`, so a component's alias
+ *   resolves to each task (the collector balances over every distributor, memberlist joins every peer).
+ * - Start-first (no gap) where two tasks may briefly run side by side: no volume (a WAL, a queue, a
+ *   TSDB is one writer's), no host-mode port (one per node).
+ */
+export function swarmServicePolicy(engine: SwarmEngine, service: ServiceModel): SwarmServicePolicy {
+  const publishes = service.ports.some((port) => port.published);
+  const exclusive = service.volumes.length > 0 || (publishes && engine.publishMode === "host");
+  return {
+    ...(service.component === "tempoIngester" && service.tasks > 1 ? { maxReplicasPerNode: 1 } : {}),
+    placementPreferences: [],
+    publishMode: engine.publishMode,
+    endpointMode: publishes && engine.publishMode === "ingress" ? "vip" : "dnsrr",
+    updateOrder: exclusive ? "stop-first" : "start-first",
+    monitor: "10s",
+    convergeTimeoutSeconds: CONVERGE_TIMEOUT_SECONDS,
+    secretFileMode: FILE_MODES.privateKey,
+  };
+}
+
+export function deployOnSwarm(model: StackModel, material: StackMaterial, projectDir: string): EngineDeployment {
+  const engine = model.config.engine;
+  if (engine.kind !== "swarm") throw new Error("program bug: the Swarm engine was given a stack whose engine is not swarm");
+  const network = new StackNetwork("network", {
+    networkName: model.networkName,
+    driver: "overlay",
+    attachable: true,
+    // Internal: a task on it alone has no docker_gwbridge leg, so its only address (and the one its
+    // default route would otherwise pick) is the overlay's. Tempo's memberlist advertises the
+    // address of the default-route interface (dskit FinalAdvertiseAddr -> go-sockaddr
+    // GetPrivateIP); with a gwbridge leg that is a node-local 172.x address no peer on another
+    // node can reach. Published services still get their ingress/gwbridge legs.
+    internal: true,
+    ...(engine.encryptedNetwork ? { options: { encrypted: "" } } : {}),
+  });
+  // Pinned images: every node pulls the exact tag itself. Built images (the app, the collector with
+  // its queue directory) are built once through the manager; nodes run them by tag (from your
+  // registry, or loaded on each node), and the built image's id rolls the service when it changes.
+  const built = new Map<string, ServiceImage>();
+  for (const service of Object.values(model.services)) {
+    if (service.image.kind !== "build") continue;
+    const key = imageKey(service.image);
+    const role = isTempoComponent(service.component) ? "tempo" : service.component;
+    if (!built.has(key)) built.set(key, new ServiceImage(`${role}-image`, { image: service.image, projectDir }));
+  }
+  const services: Record<InstanceId, SwarmService> = {};
+  for (const id of model.startOrder) {
+    const service = model.services[id]!;
+    const image = service.image.kind === "build" ? built.get(imageKey(service.image)) : undefined;
+    const upstream = (model.startsAfter[id] ?? []).map((dep) => services[dep] as SwarmService);
+    services[id] = new SwarmService(
+      id,
+      {
+        service,
+        image: service.image.kind === "pinned" ? service.image.ref : service.image.imageName,
+        ...(image ? { builtImageId: image.imageRef } : {}),
+        networkId: network.id,
+        material,
+        policy: swarmServicePolicy(engine, service),
+      },
+      { dependsOn: [...upstream, ...(image ? [image] : [])] },
+    );
+  }
+  const triggers: pulumi.Input<string>[] = [
+    ...model.startOrder.map((id) => (services[id] as SwarmService).serviceId),
+    ...[...built.values()].map((image) => image.imageRef),
+  ];
+  return { running: Object.values(services), grafana: services[singleInstance(model.services, "grafana").id] as SwarmService, triggers };
+}
+
+/** What the verification checks on the swarm: each service by name, with the tasks it must run. */
+export function swarmExpectations(model: StackModel): Array<{ name: string; tasks: number }> {
+  return model.startOrder.map((id) => ({ name: model.services[id]!.containerName, tasks: model.services[id]!.tasks }));
+}
