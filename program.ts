@@ -73,12 +73,6 @@ function objectStoreCredentialsFile(model: StackModel, config: pulumi.Config): S
     pulumi.secret(pulumi.all([accessKeyId, secretAccessKey]).apply(([id, secret]) => renderObjectStoreCredentials(format, { accessKeyId: id, secretAccessKey: secret })));
 }
 
-/** The services the verification checks on the swarm, through the manager the Docker provider uses. */
-function swarmVerification(model: StackModel): { services: Array<{ name: string; tasks: number }>; dockerHost?: string } {
-  const dockerHost = new pulumi.Config("docker").get("host");
-  return { services: swarmExpectations(model), ...(dockerHost ? { dockerHost } : {}) };
-}
-
 /** The whole stack. The model is built (and bad config rejected) before any resource exists. */
 export function deployStack(projectDir: string): StackOutputs {
   const stackName = pulumi.getStack();
@@ -102,7 +96,8 @@ export function deployStack(projectDir: string): StackOutputs {
     ...(objectStoreFile ? { objectStoreCredentialsFile: objectStoreFile } : {}),
   };
   // One engine realises the model: containers on a Docker host, or services on a swarm.
-  const engine = model.config.engine.kind === "swarm" ? deployOnSwarm(model, material, projectDir) : deployOnDocker(model, material, projectDir);
+  const dockerHost = new pulumi.Config("docker").get("host");
+  const engine = model.config.engine.kind === "swarm" ? deployOnSwarm(model, material, projectDir, dockerHost) : deployOnDocker(model, material, projectDir);
 
   const datasources = grafanaDatasources(model);
   const provisioning = new GrafanaProvisioning(
@@ -136,7 +131,7 @@ export function deployStack(projectDir: string): StackOutputs {
       traces: model.config.verification.traces,
       minFraction: model.config.verification.minFraction,
       deadlineSeconds: model.config.verification.deadlineSeconds,
-      ...(model.config.engine.kind === "swarm" ? { swarm: swarmVerification(model) } : {}),
+      ...(model.config.engine.kind === "swarm" ? { swarm: { services: swarmExpectations(model), ...(dockerHost ? { dockerHost } : {}) } } : {}),
       triggers: [...engine.triggers, pki.caCertificatePem],
     },
     { dependsOn: engine.running },

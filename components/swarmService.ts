@@ -12,6 +12,8 @@ export interface SwarmServicePolicy {
   maxReplicasPerNode?: number;
   /** Placement preferences, e.g. `spread=node.labels.zone`. */
   placementPreferences: string[];
+  /** Placement constraints, e.g. `node.hostname==edge-1`. */
+  placementConstraints: string[];
   publishMode: "ingress" | "host";
   /** `vip`: one virtual address (needed by the routing mesh). `dnsrr`: DNS answers with every task's address. */
   endpointMode: "vip" | "dnsrr";
@@ -53,6 +55,8 @@ const octal = (mode: string): number => parseInt(mode, 8);
 export class SwarmService extends pulumi.ComponentResource {
   readonly serviceId: pulumi.Output<string>;
   readonly serviceName: pulumi.Output<string>;
+  /** Its secrets' and configs' ids: a new one (a changed file) means a rolled service. */
+  readonly fileObjectIds: pulumi.Output<string>[];
 
   constructor(name: string, args: SwarmServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tracing-stack:index:SwarmService", name, {}, opts);
@@ -62,6 +66,7 @@ export class SwarmService extends pulumi.ComponentResource {
 
     const secrets: docker.types.input.ServiceTaskSpecContainerSpecSecret[] = [];
     const configs: docker.types.input.ServiceTaskSpecContainerSpecConfig[] = [];
+    const fileObjectIds: pulumi.Output<string>[] = [];
     for (const file of service.files) {
       const bytes = pulumi.output(fileBytes(file.content, args.material));
       // The hash of a key names its object; the name itself reveals nothing and need not be secret.
@@ -73,9 +78,11 @@ export class SwarmService extends pulumi.ComponentResource {
       if (file.mode === policy.secretFileMode) {
         const secret = new docker.Secret(resourceName, { name: objectName, data: pulumi.secret(data), labels: [stackLabel] }, { parent: this });
         secrets.push({ ...mount, secretId: secret.id, secretName: secret.name });
+        fileObjectIds.push(secret.id);
       } else {
         const config = new docker.ServiceConfig(resourceName, { name: objectName, data }, { parent: this });
         configs.push({ ...mount, configId: config.id, configName: config.name });
+        fileObjectIds.push(config.id);
       }
     }
 
@@ -118,10 +125,11 @@ export class SwarmService extends pulumi.ComponentResource {
             stopGracePeriod: goDuration(service.stop.timeoutSeconds),
           },
           networksAdvanceds: [{ name: args.networkId, aliases: service.networkAliases }],
-          ...(policy.maxReplicasPerNode !== undefined || policy.placementPreferences.length > 0
+          ...(policy.maxReplicasPerNode !== undefined || policy.placementPreferences.length > 0 || policy.placementConstraints.length > 0
             ? {
                 placement: {
                   ...(policy.maxReplicasPerNode !== undefined ? { maxReplicas: policy.maxReplicasPerNode } : {}),
+                  ...(policy.placementConstraints.length > 0 ? { constraints: policy.placementConstraints } : {}),
                   ...(policy.placementPreferences.length > 0 ? { prefs: policy.placementPreferences } : {}),
                 },
               }
@@ -143,6 +151,7 @@ export class SwarmService extends pulumi.ComponentResource {
     );
     this.serviceId = swarmService.id;
     this.serviceName = swarmService.name;
+    this.fileObjectIds = fileObjectIds;
     this.registerOutputs({ serviceId: this.serviceId, serviceName: this.serviceName });
   }
 }

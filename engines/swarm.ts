@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackNetwork } from "../components/network";
 import { ServiceImage } from "../components/serviceImage";
 import { SwarmService } from "../components/swarmService";
+import { SwarmVolumeCleanup } from "../components/swarmVolumeCleanup";
 import type { SwarmServicePolicy } from "../components/swarmService";
 import type { StackMaterial } from "../components/stackMaterial";
 import { imageKey, isTempoComponent, singleInstance } from "../model";
@@ -35,6 +36,8 @@ export function swarmServicePolicy(engine: SwarmEngine, service: ServiceModel): 
   return {
     ...(service.component === "tempoIngester" && service.tasks > 1 ? { maxReplicasPerNode: 1 } : {}),
     placementPreferences: [],
+    // Host-mode ports answer only where their task runs: on the node the stack file names.
+    placementConstraints: publishes && engine.publishedOn ? [engine.publishedOn] : [],
     publishMode: engine.publishMode,
     endpointMode: publishes && engine.publishMode === "ingress" ? "vip" : "dnsrr",
     updateOrder: exclusive ? "stop-first" : "start-first",
@@ -44,7 +47,13 @@ export function swarmServicePolicy(engine: SwarmEngine, service: ServiceModel): 
   };
 }
 
-export function deployOnSwarm(model: StackModel, material: StackMaterial, projectDir: string): EngineDeployment {
+/** The app image's reference as nodes run it (it has `node`, which the volume cleanup job uses). */
+function appImageRef(model: StackModel): string {
+  const image = singleInstance(model.services, "app").image;
+  return image.kind === "pinned" ? image.ref : image.imageName;
+}
+
+export function deployOnSwarm(model: StackModel, material: StackMaterial, projectDir: string, dockerHost?: string): EngineDeployment {
   const engine = model.config.engine;
   if (engine.kind !== "swarm") throw new Error("program bug: the Swarm engine was given a stack whose engine is not swarm");
   const network = new StackNetwork("network", {
@@ -69,6 +78,19 @@ export function deployOnSwarm(model: StackModel, material: StackMaterial, projec
     const role = isTempoComponent(service.component) ? "tempo" : service.component;
     if (!built.has(key)) built.set(key, new ServiceImage(`${role}-image`, { image: service.image, projectDir }));
   }
+  // The stack's volumes live on whichever nodes ran its tasks: a job on every node removes them on
+  // destroy (unless the stack keeps its data). Every service depends on it, so it goes last.
+  const appImage = [...built.entries()].find(([key]) => key === imageKey(singleInstance(model.services, "app").image))?.[1];
+  const hasVolumes = Object.values(model.services).some((s) => s.volumes.length > 0);
+  const cleanup =
+    hasVolumes && !model.config.keepDataVolume
+      ? new SwarmVolumeCleanup("volume-cleanup", {
+          stackName: model.stackName,
+          volumeLabel: `tracing-stack.stack=${model.stackName}`,
+          image: appImageRef(model),
+          ...(dockerHost ? { dockerHost } : {}),
+        }, { dependsOn: appImage ? [appImage] : [] })
+      : undefined;
   const services: Record<InstanceId, SwarmService> = {};
   for (const id of model.startOrder) {
     const service = model.services[id]!;
@@ -84,11 +106,13 @@ export function deployOnSwarm(model: StackModel, material: StackMaterial, projec
         material,
         policy: swarmServicePolicy(engine, service),
       },
-      { dependsOn: [...upstream, ...(image ? [image] : [])] },
+      { dependsOn: [...upstream, ...(image ? [image] : []), ...(cleanup ? [cleanup] : [])] },
     );
   }
   const triggers: pulumi.Input<string>[] = [
     ...model.startOrder.map((id) => (services[id] as SwarmService).serviceId),
+    // A service updated in place keeps its id: its new secrets and configs say it changed.
+    ...model.startOrder.flatMap((id) => (services[id] as SwarmService).fileObjectIds),
     ...[...built.values()].map((image) => image.imageRef),
   ];
   return { running: Object.values(services), grafana: services[singleInstance(model.services, "grafana").id] as SwarmService, triggers };

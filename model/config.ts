@@ -65,6 +65,12 @@ export type EngineConfig =
       publishMode: SwarmPublishMode;
       /** The name or address users and the verifier dial published ports at; a SAN of every certificate. */
       dialAddress: string;
+      /**
+       * A placement constraint for the services that publish ports (`node.hostname==edge-1`): with
+       * host-mode publishing a port answers only on the node running its task, so that must be the
+       * node at dialAddress.
+       */
+      publishedOn?: string;
     };
 
 /** Where the app image comes from: built from `app/` by the program, or an image the stack names. */
@@ -449,7 +455,7 @@ function readEngine(r: Reader, raw: Readonly<Record<string, unknown>>, mutualTls
     if (raw.swarm !== undefined) r.problem("swarm", "applies to engine swarm only.", "remove it, or set engine to swarm.");
     return { kind };
   }
-  r.unknownFields("swarm", swarmRaw, ["encryptedNetwork", "publishMode", "dialAddress"]);
+  r.unknownFields("swarm", swarmRaw, ["encryptedNetwork", "publishMode", "dialAddress", "publishedOn"]);
   let publishMode: SwarmPublishMode = "ingress";
   if (swarmRaw.publishMode !== undefined) {
     if (typeof swarmRaw.publishMode === "string" && (SWARM_PUBLISH_MODES as readonly string[]).includes(swarmRaw.publishMode)) publishMode = swarmRaw.publishMode as SwarmPublishMode;
@@ -466,7 +472,21 @@ function readEngine(r: Reader, raw: Readonly<Record<string, unknown>>, mutualTls
   if (!mutualTls) {
     r.problem("tls.mutual", "is false while engine is swarm, which publishes the stack's ports on every node's interfaces: anyone on the network could send spans and query traces.", "remove it (true is the default).");
   }
-  return { kind, encryptedNetwork: r.boolean("swarm.encryptedNetwork", swarmRaw.encryptedNetwork, true), publishMode, dialAddress };
+  let publishedOn: string | undefined;
+  if (swarmRaw.publishedOn !== undefined) {
+    publishedOn = r.string("swarm.publishedOn", swarmRaw.publishedOn, "");
+    // Docker's constraint grammar: a node attribute, == or !=, a value.
+    if (publishedOn !== "" && !/^(node|engine)\.[A-Za-z0-9_.-]+\s*(==|!=)\s*\S+$/.test(publishedOn)) {
+      r.problem("swarm.publishedOn", `"${publishedOn}" is not a Swarm placement constraint.`, "write it as Docker does, e.g. \"node.hostname==swarm-edge-1\" or \"node.labels.edge==true\".");
+    }
+  } else if (publishMode === "host") {
+    r.problem(
+      "swarm.publishedOn",
+      "is not set while swarm.publishMode is host: each published port then answers only on whichever node runs its task, which need not be swarm.dialAddress.",
+      "set it to a placement constraint for the node at swarm.dialAddress (e.g. \"node.hostname==swarm-edge-1\"), or use publishMode ingress.",
+    );
+  }
+  return { kind, encryptedNetwork: r.boolean("swarm.encryptedNetwork", swarmRaw.encryptedNetwork, true), publishMode, dialAddress, ...(publishedOn ? { publishedOn } : {}) };
 }
 
 /** S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting and ending alphanumeric. */

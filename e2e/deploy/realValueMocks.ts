@@ -32,8 +32,16 @@ const COMPUTED_DOCKER_OUTPUTS: Record<string, string[]> = {
 
 const RECORDED_ONLY = [/^grafana:/, /^pulumi:providers:grafana$/];
 
+/** What the engine kept from an earlier `up`: a resource's inputs and state, by `type::name`. */
+export type PreviousStates = Map<string, { inputs: Inputs; state: Inputs }>;
+
 export interface RealValueMocksOptions {
   alter?: InputAlteration;
+  /**
+   * A later `pulumi up` of the same stack: TLS and random resources whose inputs did not change keep
+   * their state, as the engine keeps them, except certificates due for renewal at `renewalAt`.
+   */
+  previous?: { states: PreviousStates; renewalAt: number };
   onNewResource(type: string, name: string, rawInputs: Inputs, inputs: Inputs, state: Inputs): void;
 }
 
@@ -60,13 +68,34 @@ async function answer(type: string, name: string, inputs: Inputs, custom: boolea
   throw new Error(`resource type ${type} (${name}) has no real-value mock in e2e/deploy/realValueMocks.ts: add one rather than skipping it`);
 }
 
+const KEPT_TYPES = [...Object.keys(TLS_RESOURCE_TYPES), ...Object.keys(RANDOM_RESOURCE_TYPES)];
+const CERTIFICATE_TYPES = ["tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"];
+
+/**
+ * The state an unchanged resource keeps on a later `up`, or undefined when the provider would make
+ * it anew: changed inputs, or (terraform-provider-tls ModifyPlan) a certificate whose
+ * validity end minus earlyRenewalHours has passed.
+ */
+function keptState(type: string, name: string, inputs: Inputs, previous: RealValueMocksOptions["previous"]): Inputs | undefined {
+  if (!previous || !KEPT_TYPES.includes(type)) return undefined;
+  const before = previous.states.get(`${type}::${name}`);
+  if (!before || JSON.stringify(before.inputs) !== JSON.stringify(inputs)) return undefined;
+  if (CERTIFICATE_TYPES.includes(type)) {
+    const end = Date.parse(String(before.state.validityEndTime));
+    const renewalAt = end - Number(inputs.earlyRenewalHours ?? 0) * 3600_000;
+    if (renewalAt <= previous.renewalAt) return undefined;
+  }
+  return before.state;
+}
+
 export function realValueMocks(options: RealValueMocksOptions): pulumi.runtime.Mocks {
   return {
     async newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Inputs }> {
       const raw = args.inputs as Inputs;
       let inputs = unwrapSecrets(raw) as Inputs;
       if (options.alter) inputs = options.alter({ type: args.type, name: args.name, inputs });
-      const result = await answer(args.type, args.name, inputs, args.custom !== false);
+      const kept = keptState(args.type, args.name, inputs, options.previous);
+      const result = kept ? { id: `${args.name}-id`, state: kept } : await answer(args.type, args.name, inputs, args.custom !== false);
       options.onNewResource(args.type, args.name, raw, inputs, result.state);
       return result;
     },

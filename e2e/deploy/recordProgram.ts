@@ -59,13 +59,20 @@ interface MonitorWithRegister {
  * JSON). `alter` may change a resource's inputs before it is created, to deploy a deliberately broken
  * variant of what the program registers.
  */
-export async function recordProgram(stack: string, config: Record<string, string>, secretKeys: string[] = [], alter?: InputAlteration): Promise<RecordedProgram> {
+export async function recordProgram(
+  stack: string,
+  config: Record<string, string>,
+  secretKeys: string[] = [],
+  alter?: InputAlteration,
+  previous?: { program: RecordedProgram; renewalAt: number },
+): Promise<RecordedProgram> {
   const registrations: Registration[] = [];
   const pending = new Map<string, Omit<Registration, "urn">>();
   pulumi.runtime.setAllConfig(config, secretKeys);
   await pulumi.runtime.setMocks(
     realValueMocks({
       alter,
+      ...(previous ? { previous: { states: new Map(previous.program.registrations.map((r) => [`${r.type}::${r.name}`, { inputs: r.inputs, state: r.state }])), renewalAt: previous.renewalAt } } : {}),
       onNewResource: (type, name, rawInputs, inputs, state) => {
         const secretInputs = Object.entries(rawInputs).filter(([, v]) => isSecret(v)).map(([k]) => k);
         pending.set(`${type}::${name}`, { type, name, custom: true, dependencies: [], retainOnDelete: false, inputs, secretInputs, state });

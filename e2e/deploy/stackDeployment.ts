@@ -68,9 +68,14 @@ export class StackDeployment {
     this.tofu = new Tofu(options.tools, options.workDir, options.dockerHost ? { DOCKER_HOST: options.dockerHost } : {});
   }
 
-  /** Runs the program and writes the configuration; creates nothing yet. */
-  static async prepare(options: StackDeploymentOptions): Promise<StackDeployment> {
-    const program = await recordProgram(options.stack, options.config, options.secretKeys, options.alter);
+  /**
+   * Runs the program and writes the configuration; creates nothing yet. With `later`, this is a
+   * later `pulumi up` of an existing deployment: its state stays, unchanged keys, passwords and
+   * certificates keep their values, and certificates due for renewal at `renewalAt` (epoch ms,
+   * e.g. a year on) are issued anew.
+   */
+  static async prepare(options: StackDeploymentOptions, later?: { of: StackDeployment; renewalAt: number }): Promise<StackDeployment> {
+    const program = await recordProgram(options.stack, options.config, options.secretKeys, options.alter, later ? { program: later.of.program, renewalAt: later.renewalAt } : undefined);
     const byUrn = new Map(program.registrations.map((r) => [r.urn, r]));
     const excluded = (reg: Registration): boolean => {
       for (let r: Registration | undefined = reg; r; r = r.parentUrn ? byUrn.get(r.parentUrn) : undefined) {
@@ -82,9 +87,13 @@ export class StackDeployment {
     const deployed = custom.filter((r) => !excluded(r));
     const skipped = custom.filter((r) => excluded(r));
     const deployment = new StackDeployment(options, program, deployed, skipped);
-    await rm(options.workDir, { recursive: true, force: true });
-    await mkdir(options.workDir, { recursive: true, mode: 0o700 });
-    await deployment.tofu.init();
+    if (later) {
+      for (const [name, fingerprint] of later.of.lastCommandInputs) deployment.lastCommandInputs.set(name, fingerprint);
+    } else {
+      await rm(options.workDir, { recursive: true, force: true });
+      await mkdir(options.workDir, { recursive: true, mode: 0o700 });
+      await deployment.tofu.init();
+    }
     const schemas = await deployment.tofu.resourceSchemas();
     const descendantsOf = (urn: string): Registration[] => program.registrations.filter((r) => {
       for (let p = r.parentUrn; p; p = byUrn.get(p)?.parentUrn) if (p === urn) return true;
@@ -151,7 +160,25 @@ export class StackDeployment {
   async destroy(): Promise<TofuResult> {
     const retained = this.deployed.filter((r) => r.retainOnDelete && (BRIDGED_DOCKER_TYPES as readonly string[]).includes(r.type));
     await this.tofu.stateRemove(retained.map((r) => terraformAddressString(r.type, r.name)));
-    return this.tofu.destroy();
+    // Commands with a `delete` run once what depends on them is gone: here, after the Docker
+    // resources (which are what depend on them), with their inputs as the state held them.
+    const valueOf = await this.stateResolver();
+    const deletes = this.commandsInOrder()
+      .reverse()
+      .filter((c) => typeof c.inputs.delete === "string" && this.lastCommandInputs.has(c.name))
+      .map((c) => ({ name: c.name, inputs: this.withShellEnv(mapStrings(c.inputs, (text) => resolveReferences(text, valueOf)) as Record<string, unknown>) }));
+    const result = await this.tofu.destroy();
+    if (result.exitCode !== 0) return result;
+    for (const command of deletes) {
+      try {
+        const run = await runLocalCommand(command.name, command.inputs, "delete");
+        console.log(`[deploy] ${this.options.stack}: ${command.name} delete ran in ${run.seconds.toFixed(1)} s`);
+      } catch (error) {
+        if (!(error instanceof CommandFailedError)) throw error;
+        return { ...result, exitCode: error.run.exitCode, output: `${result.output}\n${command.name} delete failed: ${error.message}` };
+      }
+    }
+    return result;
   }
 
   /**

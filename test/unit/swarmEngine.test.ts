@@ -183,14 +183,29 @@ describe("engine swarm: the stack as Swarm services", () => {
   });
 
   it("verifies the stack and every service's running tasks after deploying", () => {
-    const command = ofType(run, "command:local:Command")[0]!;
+    const command = ofType(run, "command:local:Command").find((c) => c.name === "verify-ingestion")!;
     const env = reveal<Record<string, string>>(command.inputs.environment);
     const expected = Object.values(model.services).map((s) => `${s.containerName}=${s.tasks}`).sort();
     assert.deepEqual(env.VERIFY_SWARM_SERVICES!.split(",").sort(), expected);
     assert.ok(expected.includes("swarm-tempo-ingester=3"));
     assert.equal(env.VERIFY_INGESTERS, "3");
-    const registration = run.registrations.find((r) => r.type === "command:local:Command")!;
+    const registration = run.registrations.find((r) => r.type === "command:local:Command" && r.name === "verify-ingestion")!;
     assert.deepEqual(waitsFor(run, registration, "docker:index/service:Service"), Object.keys(model.services).sort());
+  });
+
+  it("removes the stack's volumes from every node on destroy, after every service is gone", () => {
+    const cleanup = ofType(run, "command:local:Command").find((c) => c.name === "volume-cleanup");
+    assert.ok(cleanup, "no volume cleanup");
+    const script = String(cleanup.inputs.delete);
+    assert.match(script, /docker service create .*--mode global-job/);
+    assert.match(script, /--mount type=bind,source=\/var\/run\/docker\.sock/);
+    assert.match(script, /tracing-stack\.stack=swarm/);
+    assert.match(script, / tracing-stack\/app:swarm /, "the job runs the app image, which has node");
+    // Destroy goes in reverse: what depends on the cleanup goes first, so no task holds a volume when it runs.
+    for (const id of Object.keys(model.services)) {
+      const registration = run.registrations.find((r) => r.type === "tracing-stack:index:SwarmService" && r.name === id)!;
+      assert.ok(waitsFor(run, registration, "command:local:Command").includes("volume-cleanup"), id);
+    }
   });
 
   it("never writes a TLS shortcut or a floating tag", () => {
@@ -233,13 +248,17 @@ describe("engine swarm: settings", () => {
   });
 
   it("with host-mode publishing, resolves published services to their tasks and stops them before starting their successors", () => {
-    const config = parseStackConfig("swarm", { ...settings(), swarm: { publishMode: "host" } });
+    assert.match(problems({ ...settings(), swarm: { publishMode: "host" } }), /tracing-stack:swarm\.publishedOn: is not set while swarm\.publishMode is host/);
+    assert.match(problems({ ...settings(), swarm: { publishMode: "host", publishedOn: "edge-1" } }), /tracing-stack:swarm\.publishedOn: "edge-1" is not a Swarm placement constraint/);
+    const config = parseStackConfig("swarm", { ...settings(), swarm: { publishMode: "host", publishedOn: "node.hostname==edge-1" } });
     const m = loadModel(config);
     const engine = config.engine as Extract<typeof config.engine, { kind: "swarm" }>;
     const policy = (s: ServiceModel) => swarmServicePolicy(engine, s);
     assert.equal(policy(m.services.tempoQueryFrontend!).endpointMode, "dnsrr");
     assert.equal(policy(m.services.tempoQueryFrontend!).updateOrder, "stop-first");
     assert.equal(policy(m.services.tempoQuerier!).updateOrder, "start-first");
+    assert.deepEqual(policy(m.services.tempoQueryFrontend!).placementConstraints, ["node.hostname==edge-1"]);
+    assert.deepEqual(policy(m.services.tempoIngester!).placementConstraints, []);
   });
 });
 

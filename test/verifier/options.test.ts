@@ -655,3 +655,22 @@ describe('--ingesters / --replication-factor (Tempo in microservices mode)', () 
     assert.deepEqual(sd.distributed, { ingesters: 3, replicationFactor: 3 });
   });
 });
+
+describe('--swarm-services (engine swarm)', () => {
+  const BASE = ['--tempo-url', 'https://t:1', '--ca-file', 'c', '--app-url', 'https://a:1'];
+
+  test('from the flag or VERIFY_SWARM_SERVICES (the post-deploy command); the flag wins', () => {
+    assert.deepEqual(resolve([...BASE, '--swarm-services', 'prod-tempo-ingester=3,prod-app=1']).swarmServices, [
+      { name: 'prod-tempo-ingester', tasks: 3 },
+      { name: 'prod-app', tasks: 1 },
+    ]);
+    const env = { VERIFY_TEMPO_URL: 'https://t:1', VERIFY_APP_URL: 'https://a:1', VERIFY_CA_PEM: pki.caPem, VERIFY_SWARM_SERVICES: 'prod-app=2' };
+    assert.deepEqual(resolve([], env).swarmServices, [{ name: 'prod-app', tasks: 2 }]);
+    assert.deepEqual(resolve(['--swarm-services', 'prod-app=1'], env).swarmServices, [{ name: 'prod-app', tasks: 1 }]);
+    assert.equal(resolve(BASE).swarmServices, undefined, 'engine docker checks no tasks');
+  });
+
+  test('a malformed list is a usage error naming the flag and the form', () => {
+    assert.throws(() => resolve([...BASE, '--swarm-services', 'prod-app']), /--swarm-services: "prod-app" is not NAME=TASKS/);
+  });
+});
