@@ -31,7 +31,7 @@ export class SwarmVolumeCleanup extends pulumi.ComponentResource {
     ].join(" ");
     const remove = pulumi.interpolate`set -eu
 docker service rm ${job} >/dev/null 2>&1 || true
-docker service create --quiet --detach=false --name ${job} --mode global-job --restart-condition none --user 0:0 --label tracing-stack.stack=${args.stackName} --mount type=bind,source=/var/run/docker.sock,target=/var/run/docker.sock --entrypoint node ${args.image} -e ${shellQuote(script)}
+docker service create --quiet --detach=false --no-resolve-image --name ${job} --mode global-job --restart-condition none --user 0:0 --label tracing-stack.stack=${args.stackName} --mount type=bind,source=/var/run/docker.sock,target=/var/run/docker.sock --entrypoint node ${args.image} -e ${shellQuote(script)}
 docker service rm ${job} >/dev/null`;
     new command.local.Command(
       name,

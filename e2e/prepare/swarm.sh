@@ -21,8 +21,10 @@
 # (tsswarm-1..3; usable in constraints: node.hostname==tsswarm-3).
 #
 # Known limits of this kernel/engine combination (see /work/notes/swarm-lab.md): no IPVS in the
-# kernel, so VIP services and the ingress routing mesh do not work (use endpoint_mode dnsrr and
-# host-mode published ports); no ESP, so encrypted overlays cannot carry data.
+# kernel, so VIPs and the ingress routing mesh do not work (use endpoint_mode dnsrr, and host-mode
+# published ports, which need the service on an overlay network: with --bridge=none a service with
+# no network gets no port binding at all); no ESP, so `--opt encrypted` overlays carry no data.
+# `docker service create --no-resolve-image` spares the CLI a registry lookup per service.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -57,10 +59,13 @@ step() {
   "$@"
   log "$(awk -v a="$t0" -v b="$(now)" -v l="$label" 'BEGIN { printf "%-46s %6.1f s", l, b - a }')"
 }
+# With set -e a failing command ends the script; say which one. (The ERR trap also fires for
+# commands whose failure is expected and handled, so it only records; the EXIT trap reports.)
 set -E
-trap 'log "FAILED (line $LINENO): $BASH_COMMAND"' ERR
-TMP_TAR=""
-trap 'rm -f "$TMP_TAR"' EXIT
+LAST_ERR="" DIED=0 TMP_TAR=""
+die() { log "ERROR: $*"; DIED=1; exit 1; }
+trap 'LAST_ERR="line $LINENO: $BASH_COMMAND"' ERR
+trap 'rc=$?; rm -f "$TMP_TAR"; if ((rc != 0 && DIED == 0)) && [[ -n $LAST_ERR ]]; then log "FAILED (exit $rc) at $LAST_ERR"; fi' EXIT
 
 need_root() { [[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, dockerd)"; }
 valid_node() { [[ "$1" =~ ^[123]$ ]] || die "node must be 1, 2 or 3 (got '$1')"; }
@@ -206,6 +211,9 @@ stop_engine_quiet() {
   rm -f "$(pidfile_of "$n")"
   unmount_under "$(run_dir "$n")"
   unmount_under "$(data_of "$n")"
+  # nothing of node N runs now: drop its runtime state (a stale exec/containerd/containerd.pid whose
+  # pid got reused makes the next dockerd wait for a "still running" containerd and fail)
+  rm -rf "$(run_dir "$n")/exec"
 }
 
 unmount_under() {
@@ -217,7 +225,14 @@ unmount_under() {
 }
 
 # ---------------------------------------------------------------- swarm
-swarm_state() { dk "$1" info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.Cluster.ID}}' 2>/dev/null || echo "down false -"; }
+swarm_state() { # "STATE CONTROL_AVAILABLE CLUSTER_ID", "down false -" when the engine does not answer
+  local s
+  if s=$(dk "$1" info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.Cluster.ID}}' 2>/dev/null); then
+    echo "$s"
+  else
+    echo "down false -"
+  fi
+}
 node_id() { dk "$1" info --format '{{.Swarm.NodeID}}'; }
 
 swarm_healthy() {
@@ -332,37 +347,53 @@ cmd_up() {
   dk 1 node ls >&2
 }
 
+# Make node N's data-root give a FRESH engine next time: no swarm state, network DB, containers
+# (and their writable layers), volumes. Loaded images stay. Run with its dockerd stopped.
+fresh_state() {
+  local data driver layers m id
+  data=$(data_of "$1")
+  [[ -d $data ]] || return 0
+  driver=$(cat "$data/.tsswarm-storage-driver" 2>/dev/null || true)
+  case "$driver" in
+    overlay2) layers="$data/overlay2" ;;
+    vfs) layers="$data/vfs/dir" ;;
+    *) rm -rf "$data"; return 0 ;;
+  esac
+  # containers' writable layers: image/DRIVER/layerdb/mounts/CONTAINER/mount-id names the dir
+  for m in "$data/image/$driver/layerdb/mounts"/*/; do
+    [[ -d $m ]] || continue
+    if [[ -f $m/mount-id ]]; then
+      id=$(<"$m/mount-id")
+      [[ -n $id && $id != */* ]] && rm -rf "${layers:?}/$id" "${layers:?}/$id-init"
+    fi
+    rm -rf "$m"
+  done
+  [[ -d $layers/l ]] && find "$layers/l" -xtype l -delete
+  rm -rf "$data"/{swarm,network,containers,volumes,runtimes,tmp}
+}
+
 cmd_down() {
   need_root
-  local purge=0
+  local purge=0 n
   [[ ${1:-} == --purge ]] && purge=1
   take_lock swarm
-  local n data t0=$SECONDS
+  local t0=$SECONDS
+  # No API calls (leaving the swarm one manager after the other makes the rest wait for raft):
+  # SIGTERM all three (each stops its containers), then drop their state files.
+  stop_all() {
+    local pids=() n
+    for n in "${NODES[@]}"; do stop_engine_quiet "$n" & pids+=($!); done
+    wait "${pids[@]}"
+  }
+  step "stop dockerd ${NODES[*]}" stop_all
   for n in "${NODES[@]}"; do
-    data=$(data_of "$n")
-    if engine_up "$n"; then
-      clean() {
-        dk "$1" swarm leave --force >/dev/null 2>&1 || true
-        local ids; ids=$(dk "$1" ps -aq)
-        [[ -z $ids ]] || dk "$1" rm -f -v $ids >/dev/null 2>&1 || true
-        dk "$1" volume prune -f >/dev/null 2>&1 || true
-        dk "$1" network prune -f >/dev/null 2>&1 || true
-      }
-      step "node $n: leave swarm, remove containers/volumes" clean "$n"
-      step "stop dockerd $n" stop_engine_quiet "$n"
-      # fresh next time: swarm state, network DB, containers, volumes; images stay unless --purge
-      if ((purge)); then rm -rf "$data"; else rm -rf "$data"/{swarm,network,containers,volumes,runtimes,tmp}; fi
-    else
-      step "stop leftovers of dockerd $n" stop_engine_quiet "$n"
-      # state unknown (crash): start from nothing
-      rm -rf "$data"
-    fi
+    if ((purge)); then rm -rf "$(data_of "$n")"; else fresh_state "$n"; fi
     rm -rf "$(run_dir "$n")"
     ip netns del "$(name_of "$n")" 2>/dev/null || true
     ip link del "$(veth_of "$n")" 2>/dev/null || true
   done
   ip link del "$BRIDGE" 2>/dev/null || true
-  ((purge)) && rm -rf "$SWARM_BASE"
+  if ((purge)); then rm -rf "$SWARM_BASE"; fi
   log "swarm down ($((SECONDS - t0)) s)"
 }
 
