@@ -31,7 +31,8 @@ export class StackNetwork extends pulumi.ComponentResource {
         ...(args.options && Object.keys(args.options).length > 0 ? { options: args.options } : {}),
         labels: [{ label: "tracing-stack.network", value: args.networkName }],
       },
-      { parent: this },
+      // A fixed name: the replacement cannot be created before the old network is gone.
+      { parent: this, deleteBeforeReplace: true },
     );
     this.name = network.name;
     this.id = network.id;

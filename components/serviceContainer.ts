@@ -35,7 +35,8 @@ export class ServiceContainer extends pulumi.ComponentResource {
         new docker.Volume(
           mount.volumeName,
           { name: mount.volumeName, labels: [{ label: "tracing-stack.stack", value: args.material.stackName }] },
-          { parent: this, retainOnDelete: mount.retainOnDelete },
+          // Named by the stack: a replacement can only exist once the old one is gone.
+          { parent: this, retainOnDelete: mount.retainOnDelete, deleteBeforeReplace: true },
         ),
     );
 
@@ -77,7 +78,8 @@ export class ServiceContainer extends pulumi.ComponentResource {
           { label: "tracing-stack.service", value: service.id },
         ],
       },
-      { parent: this },
+      // A fixed name: created first, the replacement would collide with the container it replaces.
+      { parent: this, deleteBeforeReplace: true },
     );
     this.containerId = container.id;
     this.containerName = container.name;

@@ -33,6 +33,8 @@ export interface SwarmServiceArgs {
   /** An image built by the program: its id, so a rebuild rolls the service. */
   builtImageId?: pulumi.Input<string>;
   networkId: pulumi.Input<string>;
+  /** Services that publish: a second network with a route out, where Swarm binds their ports. */
+  edgeNetworkId?: pulumi.Input<string>;
   material: StackMaterial;
   policy: SwarmServicePolicy;
 }
@@ -124,16 +126,14 @@ export class SwarmService extends pulumi.ComponentResource {
             stopSignal: service.stop.signal,
             stopGracePeriod: goDuration(service.stop.timeoutSeconds),
           },
-          networksAdvanceds: [{ name: args.networkId, aliases: service.networkAliases }],
-          ...(policy.maxReplicasPerNode !== undefined || policy.placementPreferences.length > 0 || policy.placementConstraints.length > 0
-            ? {
-                placement: {
-                  ...(policy.maxReplicasPerNode !== undefined ? { maxReplicas: policy.maxReplicasPerNode } : {}),
-                  ...(policy.placementConstraints.length > 0 ? { constraints: policy.placementConstraints } : {}),
-                  ...(policy.placementPreferences.length > 0 ? { prefs: policy.placementPreferences } : {}),
-                },
-              }
-            : {}),
+          // By id: the provider reads a service's networks back as ids, so a name would plan a replacement every time.
+          networksAdvanceds: [{ id: args.networkId, aliases: service.networkAliases }, ...(args.edgeNetworkId ? [{ id: args.edgeNetworkId }] : [])],
+          // Written out in full (0: no limit, empty lists) as the provider reads it back: no change on the next plan.
+          placement: {
+            maxReplicas: policy.maxReplicasPerNode ?? 0,
+            constraints: policy.placementConstraints,
+            prefs: policy.placementPreferences,
+          },
           restartPolicy: { condition: "any", delay: "2s" },
         },
         updateConfig: { parallelism: 1, delay: "2s", failureAction: "rollback", monitor: policy.monitor, order: policy.updateOrder },
@@ -147,7 +147,9 @@ export class SwarmService extends pulumi.ComponentResource {
         // `pulumi up` waits until every task runs (healthy, where there is a healthcheck), then goes on.
         convergeConfig: { delay: "2s", timeout: goDuration(policy.convergeTimeoutSeconds) },
       },
-      { parent: this },
+      // A fixed name: a replacement (not an update) can only be created once the old service is gone.
+      // Its secrets and configs are named by content and replaced the default way: new first.
+      { parent: this, deleteBeforeReplace: true },
     );
     this.serviceId = swarmService.id;
     this.serviceName = swarmService.name;

@@ -5,10 +5,26 @@ export interface SwarmVolumeCleanupArgs {
   stackName: string;
   /** The label every volume of the stack carries (`tracing-stack.stack=<stack>`). */
   volumeLabel: string;
-  /** An image on every node with `node` in it (the stack's app image): it runs the cleanup job. */
+  /** An image on every node with `node` in it (the stack's app image): it runs the cleanup jobs. */
   image: pulumi.Input<string>;
+  /** Where each node's engine socket is, as a Swarm mount source (templates such as {{.Node.Hostname}} allowed). */
+  engineSocket: string;
   /** The manager the provider talks to, when the stack sets `docker:host` (else DOCKER_HOST applies). */
   dockerHost?: string;
+}
+
+/** A Node.js program run by a job on every node: Engine API calls over the mounted socket. */
+function nodeProgram(body: string): string {
+  return [
+    "const http = require('http');",
+    "const call = (method, path) => new Promise((resolve, reject) => { const r = http.request({ socketPath: '/var/run/docker.sock', method, path }, (m) => { let b = ''; m.on('data', (d) => (b += d)); m.on('end', () => resolve({ status: m.statusCode, body: b })); }); r.on('error', reject); r.end(); });",
+    "const filter = (f) => encodeURIComponent(JSON.stringify(f));",
+    `(async () => { ${body} })().catch((e) => { console.error(e.message); process.exitCode = 1; });`,
+  ].join(" ");
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, "'\\''")}'`;
 }
 
 /**
@@ -16,23 +32,33 @@ export interface SwarmVolumeCleanupArgs {
  * whichever node runs it and never removes it, so only something running on every node can: a
  * global job that asks its node's engine (through the socket, as root) to delete the volumes with
  * the stack's label. Services depend on this resource, so it is deleted after them, once no task
- * holds a volume. `pulumi up` runs nothing here.
+ * holds a volume. Swarm leaves a finished job's containers behind, so a second job removes the
+ * first one's and then itself. `pulumi up` runs nothing here.
  */
 export class SwarmVolumeCleanup extends pulumi.ComponentResource {
   constructor(name: string, args: SwarmVolumeCleanupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tracing-stack:index:SwarmVolumeCleanup", name, {}, opts);
     const job = `${args.stackName}-volume-cleanup`;
-    // Lists, then deletes one by one: a volume still in use (a task on a node that was down) stays, and the job fails saying so.
-    const script = [
-      "const http = require('http');",
-      "const call = (method, path) => new Promise((resolve, reject) => { const r = http.request({ socketPath: '/var/run/docker.sock', method, path }, (m) => { let b = ''; m.on('data', (d) => (b += d)); m.on('end', () => resolve({ status: m.statusCode, body: b })); }); r.on('error', reject); r.end(); });",
-      `const filters = encodeURIComponent(JSON.stringify({ label: [${JSON.stringify(args.volumeLabel)}] }));`,
-      "(async () => { const list = await call('GET', '/volumes?filters=' + filters); for (const v of JSON.parse(list.body).Volumes || []) { const d = await call('DELETE', '/volumes/' + encodeURIComponent(v.Name)); console.log('removed', v.Name, d.status); if (d.status >= 300 && d.status !== 404) { console.error(d.body); process.exitCode = 1; } } })();",
-    ].join(" ");
+    const sweep = `${job}-sweep`;
+    // A volume still in use (a task left on a node that was down) stays, and the job fails saying so.
+    const removeVolumes = nodeProgram(
+      `const list = await call('GET', '/volumes?filters=' + filter({ label: { ${JSON.stringify(args.volumeLabel)}: true } })); ` +
+        "for (const v of JSON.parse(list.body).Volumes || []) { const d = await call('DELETE', '/volumes/' + encodeURIComponent(v.Name)); console.log('removed volume', v.Name, d.status); if (d.status >= 300 && d.status !== 404) { console.error(d.body); process.exitCode = 1; } }",
+    );
+    const removeJobContainers = nodeProgram(
+      `const list = await call('GET', '/containers/json?all=1&filters=' + filter({ label: { ${JSON.stringify(`com.docker.swarm.service.name=${job}`)}: true } })); ` +
+        "for (const c of JSON.parse(list.body)) await call('DELETE', '/containers/' + c.Id + '?force=1'); " +
+        "await call('DELETE', '/containers/' + require('os').hostname() + '?force=1');",
+    );
+    const common = `--no-resolve-image --mode global-job --restart-condition none --user 0:0 --label tracing-stack.stack=${args.stackName} --mount type=bind,source=${args.engineSocket},target=/var/run/docker.sock --entrypoint node`;
     const remove = pulumi.interpolate`set -eu
-docker service rm ${job} >/dev/null 2>&1 || true
-docker service create --quiet --detach=false --no-resolve-image --name ${job} --mode global-job --restart-condition none --user 0:0 --label tracing-stack.stack=${args.stackName} --mount type=bind,source=/var/run/docker.sock,target=/var/run/docker.sock --entrypoint node ${args.image} -e ${shellQuote(script)}
-docker service rm ${job} >/dev/null`;
+docker service rm ${job} ${sweep} >/dev/null 2>&1 || true
+docker service create --quiet --detach=false --name ${job} ${common} ${args.image} -e ${shellQuote(removeVolumes)} >/dev/null
+docker service rm ${job} >/dev/null
+docker service create --quiet --detach=true --name ${sweep} ${common} ${args.image} -e ${shellQuote(removeJobContainers)} >/dev/null
+for _ in $(seq 1 30); do docker service ps -q --filter desired-state=running ${sweep} | grep -q . || break; sleep 1; done
+sleep 2
+docker service rm ${sweep} >/dev/null`;
     new command.local.Command(
       name,
       {
@@ -44,8 +70,4 @@ docker service rm ${job} >/dev/null`;
     );
     this.registerOutputs({});
   }
-}
-
-function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, "'\\''")}'`;
 }

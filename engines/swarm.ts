@@ -68,6 +68,17 @@ export function deployOnSwarm(model: StackModel, material: StackMaterial, projec
     internal: true,
     ...(engine.encryptedNetwork ? { options: { encrypted: "" } } : {}),
   });
+  // The services that publish ports also join an edge network with a route out: Swarm binds a
+  // host-mode port through the task's docker_gwbridge leg, which a task on internal networks only
+  // never gets (seen: `docker inspect` showed the binding and no port). None of them gossips.
+  const publishing = Object.values(model.services).some((s) => s.ports.some((p) => p.published));
+  const edge = publishing
+    ? new StackNetwork("edge-network", {
+        networkName: `${model.networkName}-edge`,
+        driver: "overlay",
+        ...(engine.encryptedNetwork ? { options: { encrypted: "" } } : {}),
+      })
+    : undefined;
   // Pinned images: every node pulls the exact tag itself. Built images (the app, the collector with
   // its queue directory) are built once through the manager; nodes run them by tag (from your
   // registry, or loaded on each node), and the built image's id rolls the service when it changes.
@@ -88,6 +99,7 @@ export function deployOnSwarm(model: StackModel, material: StackMaterial, projec
           stackName: model.stackName,
           volumeLabel: `tracing-stack.stack=${model.stackName}`,
           image: appImageRef(model),
+          engineSocket: engine.engineSocket,
           ...(dockerHost ? { dockerHost } : {}),
         }, { dependsOn: appImage ? [appImage] : [] })
       : undefined;
@@ -103,6 +115,7 @@ export function deployOnSwarm(model: StackModel, material: StackMaterial, projec
         image: service.image.kind === "pinned" ? service.image.ref : service.image.imageName,
         ...(image ? { builtImageId: image.imageRef } : {}),
         networkId: network.id,
+        ...(edge && service.ports.some((p) => p.published) ? { edgeNetworkId: edge.id } : {}),
         material,
         policy: swarmServicePolicy(engine, service),
       },

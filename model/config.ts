@@ -71,6 +71,8 @@ export type EngineConfig =
        * node at dialAddress.
        */
       publishedOn?: string;
+      /** Each node's Engine socket, as a Swarm mount source: the destroy-time volume cleanup job talks to it. */
+      engineSocket: string;
     };
 
 /** Where the app image comes from: built from `app/` by the program, or an image the stack names. */
@@ -455,7 +457,11 @@ function readEngine(r: Reader, raw: Readonly<Record<string, unknown>>, mutualTls
     if (raw.swarm !== undefined) r.problem("swarm", "applies to engine swarm only.", "remove it, or set engine to swarm.");
     return { kind };
   }
-  r.unknownFields("swarm", swarmRaw, ["encryptedNetwork", "publishMode", "dialAddress", "publishedOn"]);
+  r.unknownFields("swarm", swarmRaw, ["encryptedNetwork", "publishMode", "dialAddress", "publishedOn", "engineSocket"]);
+  const engineSocket = r.string("swarm.engineSocket", swarmRaw.engineSocket, "/var/run/docker.sock");
+  if (!engineSocket.startsWith("/")) {
+    r.problem("swarm.engineSocket", `"${engineSocket}" is not an absolute path.`, "give the path of each node's Docker socket, e.g. /var/run/docker.sock (Swarm templates such as {{.Node.Hostname}} may be part of it).");
+  }
   let publishMode: SwarmPublishMode = "ingress";
   if (swarmRaw.publishMode !== undefined) {
     if (typeof swarmRaw.publishMode === "string" && (SWARM_PUBLISH_MODES as readonly string[]).includes(swarmRaw.publishMode)) publishMode = swarmRaw.publishMode as SwarmPublishMode;
@@ -486,7 +492,7 @@ function readEngine(r: Reader, raw: Readonly<Record<string, unknown>>, mutualTls
       "set it to a placement constraint for the node at swarm.dialAddress (e.g. \"node.hostname==swarm-edge-1\"), or use publishMode ingress.",
     );
   }
-  return { kind, encryptedNetwork: r.boolean("swarm.encryptedNetwork", swarmRaw.encryptedNetwork, true), publishMode, dialAddress, ...(publishedOn ? { publishedOn } : {}) };
+  return { kind, encryptedNetwork: r.boolean("swarm.encryptedNetwork", swarmRaw.encryptedNetwork, true), publishMode, dialAddress, engineSocket, ...(publishedOn ? { publishedOn } : {}) };
 }
 
 /** S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting and ending alphanumeric. */

@@ -22,6 +22,8 @@ export interface Registration {
   /** URNs of the resources this one waits for, as the engine gets them. */
   dependencies: string[];
   retainOnDelete: boolean;
+  /** Replaced by deleting first (`deleteBeforeReplace`); otherwise the engine creates the replacement first. */
+  deleteBeforeReplace: boolean;
   /** Inputs with secrets unwrapped (the engine hands providers plain values too). */
   inputs: Record<string, unknown>;
   /** Top-level input names that were Pulumi secrets. */
@@ -45,6 +47,7 @@ interface RegisterRequest {
   getDependenciesList(): string[];
   hasRetainondelete?(): boolean;
   getRetainondelete?(): boolean;
+  getDeletebeforereplace?(): boolean;
 }
 interface RegisterResponse {
   getUrn(): string;
@@ -75,7 +78,7 @@ export async function recordProgram(
       ...(previous ? { previous: { states: new Map(previous.program.registrations.map((r) => [`${r.type}::${r.name}`, { inputs: r.inputs, state: r.state }])), renewalAt: previous.renewalAt } } : {}),
       onNewResource: (type, name, rawInputs, inputs, state) => {
         const secretInputs = Object.entries(rawInputs).filter(([, v]) => isSecret(v)).map(([k]) => k);
-        pending.set(`${type}::${name}`, { type, name, custom: true, dependencies: [], retainOnDelete: false, inputs, secretInputs, state });
+        pending.set(`${type}::${name}`, { type, name, custom: true, dependencies: [], retainOnDelete: false, deleteBeforeReplace: false, inputs, secretInputs, state });
       },
     }),
     PROJECT_NAME,
@@ -98,6 +101,7 @@ export async function recordProgram(
           ...(req.getParent() ? { parentUrn: req.getParent() } : {}),
           dependencies: req.getDependenciesList(),
           retainOnDelete: req.hasRetainondelete?.() === true && req.getRetainondelete?.() === true,
+          deleteBeforeReplace: req.getDeletebeforereplace?.() === true,
         });
       }
       callback(error, response);

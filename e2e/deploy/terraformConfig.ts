@@ -127,6 +127,10 @@ export function terraformResources(
       }
     }
     if (dependsOn.size > 0) body.depends_on = [...dependsOn].sort();
+    // The Pulumi engine replaces a resource by creating the new one first, unless it is marked
+    // deleteBeforeReplace (OpenTofu's default is the reverse): content-named Swarm secrets and
+    // configs must exist before the service that mounts them is updated, and go after.
+    if (!reg.deleteBeforeReplace) body.lifecycle = { create_before_destroy: true };
     resources[address.type] ??= {};
     if (resources[address.type]![address.name]) throw new UnmappedInputError(`two resources map to ${address.type}.${address.name}`);
     resources[address.type]![address.name] = body;

@@ -44,7 +44,8 @@ function swarmSettings(verification: Settings = { traces: 10, deadlineSeconds: 2
   return {
     ...stackFileSettings("swarm"),
     hostPorts: HOST_PORTS,
-    swarm: { publishMode: "host", publishedOn: "node.hostname==tsswarm-1", encryptedNetwork: false, dialAddress: NODE1_ADDRESS },
+    // Each lab engine's socket is /run/<its host name>/docker.sock (/var/run/docker.sock is this machine's own engine).
+    swarm: { publishMode: "host", publishedOn: "node.hostname==tsswarm-1", encryptedNetwork: false, dialAddress: NODE1_ADDRESS, engineSocket: "/run/{{.Node.Hostname}}/docker.sock" },
     verification,
   };
 }
@@ -193,17 +194,22 @@ describe("end to end: the stack across three Docker Swarm nodes", { timeout: 75 
   });
 
   it("keeps private keys on tmpfs, readable by the service's own uid and group only", needsTempo, async () => {
-    const container = lines(await onNode(1, ["ps", "--filter", `name=${STACK}-`, "--format", "{{.Names}}"])).find((n) => n.startsWith(`${STACK}-tempo-`) || n.startsWith(`${STACK}-app.`))!;
-    assert.ok(container, "a task of the stack on node 1");
-    const inspect = JSON.parse(await onNode(1, ["inspect", container])) as Array<{ Mounts: Array<{ Source: string; Destination: string }> }>;
-    const keyMount = inspect[0]!.Mounts.find((m) => m.Destination.endsWith(".key"));
-    assert.ok(keyMount, `${container} has its key mounted: ${JSON.stringify(inspect[0]!.Mounts)}`);
-    // The engine's secrets directory of a container is a tmpfs: the key never touches the node's disk.
-    const fsType = spawnSync("stat", ["-f", "-c", "%T", keyMount.Source.slice(0, keyMount.Source.lastIndexOf("/"))], { encoding: "utf8" }).stdout.trim();
-    assert.equal(fsType, "tmpfs", `${keyMount.Source}`);
-    const stat = spawnSync("stat", ["-c", "%a %u %g", keyMount.Source], { encoding: "utf8" }).stdout.trim();
-    const service = Object.values(topology.services).find((s) => container.startsWith(`${s.containerName}.`))!;
-    assert.equal(stat, `440 ${service.user.split(":")[0]} ${service.user.split(":")[1]}`, `${container} key ${keyMount.Source}`);
+    // An ingester's task on node 1: its secrets as the node's engine mounted them.
+    const service = topology.services.tempoIngester!;
+    const spec = JSON.parse(await onNode(1, ["service", "inspect", service.containerName])) as Array<{ Spec: { TaskTemplate: { ContainerSpec: { Secrets: Array<{ SecretID: string; File: { Name: string; UID: string; GID: string; Mode: number } }> } } } }>;
+    const secrets = spec[0]!.Spec.TaskTemplate.ContainerSpec.Secrets;
+    const key = secrets.find((s) => s.File.Name.endsWith(".key"));
+    assert.ok(key, `the ingester mounts its key as a secret: ${JSON.stringify(secrets.map((s) => s.File.Name))}`);
+    const container = lines(await onNode(1, ["ps", "--no-trunc", "--filter", `name=${service.containerName}.`, "--format", "{{.ID}}"]))[0];
+    assert.ok(container, "an ingester runs on node 1");
+    const root = (await onNode(1, ["info", "--format", "{{.DockerRootDir}}"])).trim();
+    const dir = `${root}/containers/${container}/mounts/secrets`;
+    const fsType = spawnSync("stat", ["-f", "-c", "%T", dir], { encoding: "utf8" }).stdout.trim();
+    assert.equal(fsType, "tmpfs", `${dir}: a secret never touches the node's disk`);
+    const stat = spawnSync("stat", ["-c", "%a %u %g", `${dir}/${key.SecretID}`], { encoding: "utf8" }).stdout.trim();
+    const [uid, gid] = service.user.split(":");
+    assert.equal(stat, `440 ${uid} ${gid}`, `${service.containerName}'s key on node 1`);
+    figures.keyOnNode1 = { path: `${dir}/${key.SecretID}`, fsType, modeUidGid: stat };
   });
 
   it("a second plan shows no changes", needsTempo, async () => {

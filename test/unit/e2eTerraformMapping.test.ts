@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { convertBlock, UnmappedInputError } from "../../e2e/deploy/terraformConfig";
+import { convertBlock, terraformResources, UnmappedInputError } from "../../e2e/deploy/terraformConfig";
+import type { Registration } from "../../e2e/deploy/recordProgram";
 import { reference } from "../../e2e/deploy/references";
 import { terraformType } from "../../e2e/deploy/terraformNames";
 import type { TerraformSchemaBlock } from "../../e2e/deploy/tofu";
@@ -58,5 +59,28 @@ describe("the e2e suite maps Pulumi inputs to the Terraform Docker provider's sc
     assert.equal(terraformType("docker:index/container:Container"), "docker_container");
     assert.equal(terraformType("docker:index/remoteImage:RemoteImage"), "docker_image");
     assert.equal(terraformType("docker:index/network:Network"), "docker_network");
+  });
+});
+
+describe("the e2e suite replaces resources in the order the Pulumi engine does", () => {
+  const registration = (type: string, name: string, deleteBeforeReplace: boolean): Registration => ({
+    type,
+    name,
+    urn: `urn:pulumi:e2e::tracing-stack::${type}::${name}`,
+    custom: true,
+    dependencies: [],
+    retainOnDelete: false,
+    deleteBeforeReplace,
+    inputs: { name },
+    secretInputs: [],
+    state: {},
+  });
+  const schemas = { docker_config: { block: { attributes: { name: { type: "string", required: true } } } }, docker_container: { block: { attributes: { name: { type: "string", required: true } } } } };
+
+  it("creates the replacement first unless the program asks to delete first (a fixed name)", () => {
+    const regs = [registration("docker:index/serviceConfig:ServiceConfig", "tempo-crt", false), registration("docker:index/container:Container", "tempo", true)];
+    const resources = terraformResources(regs, regs, schemas, () => []);
+    assert.deepEqual(resources.docker_config!["tempo-crt"]!.lifecycle, { create_before_destroy: true });
+    assert.equal(resources.docker_container!.tempo!.lifecycle, undefined);
   });
 });

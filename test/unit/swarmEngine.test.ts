@@ -31,7 +31,7 @@ interface ContainerSpec {
 interface ServiceInputs {
   name: string;
   mode: { replicated: { replicas: number } };
-  taskSpec: { containerSpec: ContainerSpec; placement?: { maxReplicas?: number }; networksAdvanceds: Array<{ name: string; aliases: string[] }> };
+  taskSpec: { containerSpec: ContainerSpec; placement?: { maxReplicas?: number }; networksAdvanceds: Array<{ id: string; aliases?: string[] }> };
   updateConfig: { failureAction: string; order: string; parallelism: number };
   rollbackConfig: { order: string };
   endpointSpec: { mode: string; ports: Array<{ targetPort: number; publishedPort: number; publishMode: string }> };
@@ -74,7 +74,7 @@ describe("engine swarm: the stack as Swarm services", () => {
   });
 
   it("puts every service on one attachable, encrypted, internal overlay network under its aliases", () => {
-    const networks = ofType(run, "docker:index/network:Network");
+    const networks = ofType(run, "docker:index/network:Network").filter((n) => n.name === "network");
     assert.equal(networks.length, 1);
     const network = networks[0]!.inputs;
     assert.equal(network.driver, "overlay");
@@ -83,9 +83,16 @@ describe("engine swarm: the stack as Swarm services", () => {
     assert.deepEqual(network.options, { encrypted: "" });
     for (const service of Object.values(model.services)) {
       const attached = serviceOf(service.id).taskSpec.networksAdvanceds;
-      assert.deepEqual(attached, [{ name: `${networks[0]!.name}-id`, aliases: service.networkAliases }], service.id);
+      const publishes = service.ports.some((p) => p.published);
+      // Publishing services also join the edge network (a route out, where Swarm binds host-mode ports); nothing that gossips does.
+      assert.deepEqual(attached, [{ id: `${networks[0]!.name}-id`, aliases: service.networkAliases }, ...(publishes ? [{ id: "edge-network-id" }] : [])], service.id);
+      if (publishes) assert.ok(!service.networkAliases.includes("tempo-gossip-ring"), service.id);
     }
     assert.ok(specOf("tempoIngester").hostname.includes("{{.Task.Slot}}"), "a rescheduled ingester must keep its ring name");
+    const edge = ofType(run, "docker:index/network:Network").find((n) => n.name === "edge-network")!.inputs;
+    assert.equal(edge.name, "swarm-tracing-stack-edge");
+    assert.equal(edge.internal, undefined);
+    assert.deepEqual(edge.options, { encrypted: "" });
   });
 
   it("mounts every key and key file as a Swarm secret readable by the service's uid and group only, everything else as a config", () => {
@@ -135,7 +142,7 @@ describe("engine swarm: the stack as Swarm services", () => {
 
   it("keeps at most one ingester per node, and gives every task of a stateful service its own volume", () => {
     assert.equal(serviceOf("tempoIngester").taskSpec.placement?.maxReplicas, 1);
-    assert.equal(serviceOf("tempoDistributor").taskSpec.placement?.maxReplicas, undefined);
+    assert.equal(serviceOf("tempoDistributor").taskSpec.placement?.maxReplicas, 0, "0: no limit, as the provider reads it back");
     assert.deepEqual(specOf("tempoIngester").mounts?.map((m) => [m.type, m.source, m.target]), [["volume", "swarm-tempo-ingester-data-{{.Task.Slot}}", "/var/tempo"]]);
     assert.deepEqual(specOf("objectStore").mounts?.map((m) => m.source), ["swarm-object-store-data"]);
     assert.deepEqual(specOf("collector").mounts?.map((m) => m.source), ["swarm-collector-queue"]);
