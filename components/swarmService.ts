@@ -48,6 +48,14 @@ function contentName(serviceName: string, file: ContainerFile, bytes: string): s
 const octal = (mode: string): number => parseInt(mode, 8);
 
 /**
+ * Durations as the provider reads a service back (its shortDur: Go's form without a trailing
+ * "0s" or "0m": "1m", not "1m0s"), so an unchanged service plans no change.
+ */
+export function swarmDuration(totalSeconds: number): string {
+  return goDuration(totalSeconds).replace(/m0s$/, "m").replace(/h0m$/, "h");
+}
+
+/**
  * One component of the model as a Swarm service, its files as Swarm secrets (private keys, key
  * files) and configs (certificates, rendered configs). Swarm keeps both in its encrypted Raft log
  * and mounts secrets on tmpfs; both are immutable, so each is named after its content and a
@@ -116,15 +124,15 @@ export class SwarmService extends pulumi.ComponentResource {
               ? {
                   healthcheck: {
                     tests: hc.test,
-                    interval: goDuration(hc.intervalSeconds),
-                    timeout: goDuration(hc.timeoutSeconds),
+                    interval: swarmDuration(hc.intervalSeconds),
+                    timeout: swarmDuration(hc.timeoutSeconds),
                     retries: hc.retries,
-                    startPeriod: goDuration(hc.startPeriodSeconds),
+                    startPeriod: swarmDuration(hc.startPeriodSeconds),
                   },
                 }
               : {}),
             stopSignal: service.stop.signal,
-            stopGracePeriod: goDuration(service.stop.timeoutSeconds),
+            stopGracePeriod: swarmDuration(service.stop.timeoutSeconds),
           },
           // By id: the provider reads a service's networks back as ids, so a name would plan a replacement every time.
           networksAdvanceds: [{ id: args.networkId, aliases: service.networkAliases }, ...(args.edgeNetworkId ? [{ id: args.edgeNetworkId }] : [])],
@@ -134,7 +142,7 @@ export class SwarmService extends pulumi.ComponentResource {
             constraints: policy.placementConstraints,
             prefs: policy.placementPreferences,
           },
-          restartPolicy: { condition: "any", delay: "2s" },
+          restartPolicy: { condition: "any", delay: "2s", window: "0s" },
         },
         updateConfig: { parallelism: 1, delay: "2s", failureAction: "rollback", monitor: policy.monitor, order: policy.updateOrder },
         rollbackConfig: { parallelism: 1, delay: "0s", failureAction: "pause", monitor: policy.monitor, order: policy.updateOrder },
@@ -145,7 +153,7 @@ export class SwarmService extends pulumi.ComponentResource {
             .map((port) => ({ name: port.name, protocol: "tcp", targetPort: port.containerPort, publishedPort: port.published!.port, publishMode: policy.publishMode })),
         },
         // `pulumi up` waits until every task runs (healthy, where there is a healthcheck), then goes on.
-        convergeConfig: { delay: "2s", timeout: goDuration(policy.convergeTimeoutSeconds) },
+        convergeConfig: { delay: "2s", timeout: swarmDuration(policy.convergeTimeoutSeconds) },
       },
       // A fixed name: a replacement (not an update) can only be created once the old service is gone.
       // Its secrets and configs are named by content and replaced the default way: new first.

@@ -611,6 +611,18 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
       }
       if (collectorUrl) collectorAfter = (await readCollector()) ?? collectorAfter;
       verdict = evaluate();
+      // A distributed Tempo: the sum can rise from other traffic (users' services, a roll's backlog)
+      // before every ingester has swept the verification's traces, and Prometheus takes a refresh
+      // to drop the targets of tasks a roll replaced. Keep polling while the per-ingester check
+      // fails and there is time; its diagnosis stands only at the deadline.
+      if (verdict.verified && options.distributed && ingestersBefore && ingestersAfter && remaining() > options.pollIntervalMs) {
+        const pendingCheck = checkDistributed(ingestersBefore, ingestersAfter, options.distributed);
+        if (pendingCheck.diagnoses.length > 0) {
+          progress.update(`traces stored; waiting for every ingester's view to settle (${pendingCheck.diagnoses.map((d) => d.code).join(', ')})`);
+          await pause(options.pollIntervalMs);
+          continue;
+        }
+      }
       if (verdict.verified || remaining() <= 0) break;
       const rise = verdict.delta.tracesCreated;
       progress.update(

@@ -285,7 +285,16 @@ describe("end to end: the stack across three Docker Swarm nodes", { timeout: 75 
 
   it("destroy leaves no service, secret, config, network or volume on any node", needsTempo, async () => {
     const started = Date.now();
-    const result = await deployment.destroy();
+    let result = await deployment.destroy();
+    // The provider waits for a removed service's containers (on the manager's node) only as long as
+    // the stop grace period (resource_docker_service_funcs.go deleteService), while a process that
+    // uses the whole period (Tempo's query-frontend after a query, grafana/tempo#7967) is removed
+    // just after it: the first `pulumi destroy` then stops with "error on wait for container ...
+    // context deadline exceeded", and a second one finishes. The suite does what a user would.
+    if (result.exitCode !== 0 && /error on wait for container with ID .*context deadline exceeded/.test(result.output)) {
+      figures.destroyFirstAttempt = "stopped on the provider's container wait (grace period); ran again";
+      result = await deployment.destroy();
+    }
     assert.equal(result.exitCode, 0, result.output.slice(-3000));
     figures.destroySeconds = (Date.now() - started) / 1000;
     // Networks are removed from the other nodes once their last task is gone: give them a moment.

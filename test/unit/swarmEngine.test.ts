@@ -8,6 +8,7 @@ import { renderStackConfigs } from "../../configs/renderStackConfigs";
 import { buildStackModel, loadStackModelFromFile, parseStackConfig, StackConfigError } from "../../model";
 import type { ServiceModel } from "../../model";
 import { swarmServicePolicy } from "../../engines/swarm";
+import { swarmDuration } from "../../components/swarmService";
 import { fakePem, ofType, PROJECT_DIR, runProgram, waitsFor } from "../support/pulumiMocks";
 import type { ProgramRun, RecordedResource } from "../support/pulumiMocks";
 import { stackFileSettings } from "../../e2e/support/e2eStack";
@@ -156,7 +157,7 @@ describe("engine swarm: the stack as Swarm services", () => {
       const expected = service.volumes.length > 0 ? "stop-first" : "start-first";
       assert.equal(inputs.updateConfig.order, expected, service.id);
       assert.equal(inputs.rollbackConfig.order, expected, service.id);
-      assert.equal(inputs.convergeConfig.timeout, "3m0s", `${service.id}: \`pulumi up\` waits for its tasks`);
+      assert.equal(inputs.convergeConfig.timeout, "3m", `${service.id}: \`pulumi up\` waits for its tasks`);
       assert.equal(specOf(service.id).stopGracePeriod, `${service.stop.timeoutSeconds}s`, service.id);
       if (service.healthcheck) assert.deepEqual(specOf(service.id).healthcheck?.tests, service.healthcheck.test, service.id);
     }
@@ -218,6 +219,12 @@ describe("engine swarm: the stack as Swarm services", () => {
   it("never writes a TLS shortcut or a floating tag", () => {
     const text = JSON.stringify(run.resources.map((r) => r.inputs)) + Object.values(renderStackConfigs(model).services).flatMap((s) => s.files.map((f) => JSON.stringify(f.content))).join("");
     assert.doesNotMatch(text, /insecure|tlsSkipVerify|:latest"/i);
+  });
+});
+
+describe("engine swarm: durations as the provider reads a service back", () => {
+  it("drops Go's trailing zero units (1m, not 1m0s), so an unchanged service plans no change", () => {
+    assert.deepEqual([2, 30, 60, 90, 180, 3600, 3660].map(swarmDuration), ["2s", "30s", "1m", "1m30s", "3m", "1h", "1h1m"]);
   });
 });
 
