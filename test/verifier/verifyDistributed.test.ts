@@ -139,6 +139,21 @@ describe('runVerification with --ingesters (counters through Prometheus /federat
     assert.ok(state.federateCalls >= 4, `two empty answers, then the readings before and after (${state.federateCalls} calls)`);
   });
 
+  test('the sum risen by other traffic before the second ingester swept its traces: polled until a quorum counted, then verified', async () => {
+    // Background traffic lifts ingester 1 at once; ingester 2 counts the verification's traces only from the 5th reading on.
+    const { client, state } = stackDouble((sent, call) => ({ ...quorumWrites(sent), created: [50 + sent * 3, call < 5 ? 40 : 40 + sent, 60] }));
+    const r = await runVerification(options(), { client });
+    assert.equal(r.outcome, 'verified', JSON.stringify(r.diagnoses, null, 2));
+    assert.ok(state.federateCalls >= 6, `kept reading until ingester 2 counted (${state.federateCalls} calls)`);
+    assert.equal(r.distributed?.tracesCreatedPerIngester['tempo-ingester-2:3200'], 10);
+  });
+
+  test('a replaced task\'s stale target down until Prometheus refreshes its DNS: waited for, then verified', async () => {
+    const { client } = stackDouble((sent, call) => ({ ...quorumWrites(sent), up: { 'tempo-ingester-1:3200': 1, 'tempo-ingester-2:3200': 1, 'tempo-ingester-3:3200': 1, ...(call < 4 ? { '10.96.2.14:3200': 0 as const } : {}) } }));
+    const r = await runVerification(options(), { client });
+    assert.equal(r.outcome, 'verified', JSON.stringify(r.diagnoses, null, 2));
+  });
+
   test('flushes failing meanwhile: verified, with a FLUSHES_FAILING warning', async () => {
     const { client } = stackDouble((sent, call) => ({ ...quorumWrites(sent), failedFlushes: [0, call === 0 ? 0 : 2, 0] }));
     const r = await runVerification(options(), { client });
