@@ -40,10 +40,17 @@ export class SwarmVolumeCleanup extends pulumi.ComponentResource {
     super("tracing-stack:index:SwarmVolumeCleanup", name, {}, opts);
     const job = `${args.stackName}-volume-cleanup`;
     const sweep = `${job}-sweep`;
-    // A volume still in use (a task left on a node that was down) stays, and the job fails saying so.
+    // The manager returns once its own node's containers are gone; other nodes remove theirs a few
+    // seconds later, and a volume is "in use" (409) until then: retried for up to two minutes,
+    // after which the job fails saying which volume and which container holds it.
     const removeVolumes = nodeProgram(
-      `const list = await call('GET', '/volumes?filters=' + filter({ label: { ${JSON.stringify(args.volumeLabel)}: true } })); ` +
-        "for (const v of JSON.parse(list.body).Volumes || []) { const d = await call('DELETE', '/volumes/' + encodeURIComponent(v.Name)); console.log('removed volume', v.Name, d.status); if (d.status >= 300 && d.status !== 404) { console.error(d.body); process.exitCode = 1; } }",
+      "const until = Date.now() + 120000; " +
+        `for (;;) { const list = await call('GET', '/volumes?filters=' + filter({ label: { ${JSON.stringify(args.volumeLabel)}: true } })); ` +
+        "const left = []; " +
+        "for (const v of JSON.parse(list.body).Volumes || []) { const d = await call('DELETE', '/volumes/' + encodeURIComponent(v.Name)); if (d.status < 300 || d.status === 404) console.log('removed volume', v.Name); else left.push(v.Name + ': ' + d.body.trim()); } " +
+        "if (left.length === 0) break; " +
+        "if (Date.now() > until) { console.error('not removed: ' + left.join('; ')); process.exitCode = 1; break; } " +
+        "await new Promise((r) => setTimeout(r, 2000)); }",
     );
     const removeJobContainers = nodeProgram(
       `const list = await call('GET', '/containers/json?all=1&filters=' + filter({ label: { ${JSON.stringify(`com.docker.swarm.service.name=${job}`)}: true } })); ` +
@@ -51,14 +58,20 @@ export class SwarmVolumeCleanup extends pulumi.ComponentResource {
         "await call('DELETE', '/containers/' + require('os').hostname() + '?force=1');",
     );
     const common = `--no-resolve-image --mode global-job --restart-condition none --user 0:0 --label tracing-stack.stack=${args.stackName} --mount type=bind,source=${args.engineSocket},target=/var/run/docker.sock --entrypoint node`;
+    // Waited for here, not with --detach=false: the CLI waits for ever on a job one of whose tasks failed.
     const remove = pulumi.interpolate`set -eu
+active='^(New|Pending|Assigned|Accepted|Preparing|Ready|Starting|Running)'
 docker service rm ${job} ${sweep} >/dev/null 2>&1 || true
-docker service create --quiet --detach=false --name ${job} ${common} ${args.image} -e ${shellQuote(removeVolumes)} >/dev/null
+docker service create --quiet --detach=true --name ${job} ${common} ${args.image} -e ${shellQuote(removeVolumes)} >/dev/null
+for _ in $(seq 1 180); do docker service ps --format '{{.CurrentState}}' ${job} | grep -qE "$active" || break; sleep 1; done
+docker service logs --raw ${job} 2>&1 || true
+failed=$(docker service ps --format '{{.CurrentState}}' ${job} | grep -cvE '^Complete' || true)
 docker service rm ${job} >/dev/null
 docker service create --quiet --detach=true --name ${sweep} ${common} ${args.image} -e ${shellQuote(removeJobContainers)} >/dev/null
-for _ in $(seq 1 30); do docker service ps -q --filter desired-state=running ${sweep} | grep -q . || break; sleep 1; done
+for _ in $(seq 1 30); do docker service ps --format '{{.CurrentState}}' ${sweep} | grep -qE "$active" || break; sleep 1; done
 sleep 2
-docker service rm ${sweep} >/dev/null`;
+docker service rm ${sweep} >/dev/null
+if [ "$failed" != 0 ]; then echo "the volume cleanup did not complete on $failed node(s): see its output above" >&2; exit 1; fi`;
     new command.local.Command(
       name,
       {
