@@ -3,7 +3,7 @@
  * manager's Engine API (DOCKER_HOST, with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH for a remote one,
  * as the docker CLI reads them) through dockerode.
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import type { Diagnosis } from './diagnose';
 
 export interface ExpectedService {
@@ -46,28 +46,42 @@ export interface SwarmSummary {
   seenAfterMs: number | null;
 }
 
-/** Reads the swarm the Docker CLI would talk to (DOCKER_HOST or the local socket). */
-export function dockerSwarmReader(docker: Docker = new Docker()): SwarmReader {
+/**
+ * Reads the swarm the Docker CLI would talk to (DOCKER_HOST or the local socket). dockerode (and
+ * its SSH stack) is loaded only here, so a verification without a swarm does not pay for it.
+ */
+export function dockerSwarmReader(given?: Docker): SwarmReader {
+  let client: Promise<Docker> | undefined;
+  const connect = (): Promise<Docker> => (client ??= given ? Promise.resolve(given) : import('dockerode').then((m) => new m.default()));
   return {
     async nodes() {
+      const docker = await connect();
       const nodes = await docker.listNodes();
       return Object.fromEntries(nodes.map((n) => [n.ID ?? '', `${n.Description?.Hostname ?? '?'}@${n.Status?.Addr ?? '?'}`]));
     },
     async tasks(services) {
-      const tasks = await docker.listTasks({ filters: JSON.stringify({ service: services, 'desired-state': ['running'] }) });
-      const serviceNames = new Map<string, string>();
+      const docker = await connect();
+      const views: TaskView[] = [];
       for (const name of services) {
-        const inspect = (await docker.getService(name).inspect().catch(() => undefined)) as { ID?: string } | undefined;
-        if (inspect?.ID) serviceNames.set(inspect.ID, name);
+        // A service the swarm does not have (404) runs no task: the summary counts it as 0 running.
+        const inspect = (await docker.getService(name).inspect().catch((err: { statusCode?: number }) => {
+          if (err.statusCode === 404) return undefined;
+          throw err;
+        })) as { ID?: string } | undefined;
+        if (!inspect?.ID) continue;
+        const tasks = await docker.listTasks({ filters: JSON.stringify({ service: [inspect.ID], 'desired-state': ['running'] }) });
+        for (const t of tasks) {
+          views.push({
+            service: name,
+            slot: t.Slot ?? 0,
+            node: t.NodeID ?? '',
+            desiredState: t.DesiredState ?? '',
+            state: t.Status?.State ?? '',
+            error: t.Status?.Err ?? (t.Status?.State === 'running' ? '' : (t.Status?.Message ?? '')),
+          });
+        }
       }
-      return tasks.map((t) => ({
-        service: serviceNames.get(t.ServiceID ?? '') ?? t.ServiceID ?? '?',
-        slot: t.Slot ?? 0,
-        node: t.NodeID ?? '',
-        desiredState: t.DesiredState ?? '',
-        state: t.Status?.State ?? '',
-        error: t.Status?.Err ?? (t.Status?.State === 'running' ? '' : (t.Status?.Message ?? '')),
-      }));
+      return views;
     },
   };
 }
