@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackNetwork } from "../components/network";
 import { ServiceContainer } from "../components/serviceContainer";
 import { ServiceImage } from "../components/serviceImage";
-import { imageKey, isTempoComponent, singleInstance } from "../model";
+import { imageKey, imageResourceName, singleInstance } from "../model";
 import type { InstanceId, StackModel } from "../model";
 import type { EngineDeployment } from "./engine";
 import type { StackMaterial } from "../components/stackMaterial";
@@ -18,9 +18,7 @@ export function deployOnDocker(model: StackModel, material: StackMaterial, proje
   const images = new Map<string, ServiceImage>();
   for (const service of Object.values(model.services)) {
     const key = imageKey(service.image);
-    // Named after the role the image plays: every Tempo container shares `tempo-image`.
-    const role = isTempoComponent(service.component) ? "tempo" : service.component;
-    if (!images.has(key)) images.set(key, new ServiceImage(`${role}-image`, { image: service.image, projectDir }));
+    if (!images.has(key)) images.set(key, new ServiceImage(imageResourceName(service), { image: service.image, projectDir }));
   }
   const containers: Record<InstanceId, ServiceContainer> = {};
   for (const id of model.startOrder) {

@@ -10,7 +10,7 @@ import { SwarmService } from "../components/swarmService";
 import { SwarmVolumeCleanup } from "../components/swarmVolumeCleanup";
 import type { SwarmServicePolicy } from "../components/swarmService";
 import type { StackMaterial } from "../components/stackMaterial";
-import { imageKey, isTempoComponent, singleInstance } from "../model";
+import { imageKey, imageResourceName, publishesPorts, singleInstance } from "../model";
 import type { InstanceId, ServiceModel, StackModel } from "../model";
 import { FILE_MODES } from "../model/constants";
 import type { EngineDeployment } from "./engine";
@@ -31,7 +31,7 @@ const CONVERGE_TIMEOUT_SECONDS = 180;
  *   TSDB is one writer's), no host-mode port (one per node).
  */
 export function swarmServicePolicy(engine: SwarmEngine, service: ServiceModel): SwarmServicePolicy {
-  const publishes = service.ports.some((port) => port.published);
+  const publishes = publishesPorts(service);
   const exclusive = service.volumes.length > 0 || (publishes && engine.publishMode === "host");
   return {
     ...(service.component === "tempoIngester" && service.tasks > 1 ? { maxReplicasPerNode: 1 } : {}),
@@ -71,7 +71,7 @@ export function deployOnSwarm(model: StackModel, material: StackMaterial, projec
   // The services that publish ports also join an edge network with a route out: Swarm binds a
   // host-mode port through the task's docker_gwbridge leg, which a task on internal networks only
   // never gets (seen: `docker inspect` showed the binding and no port). None of them gossips.
-  const publishing = Object.values(model.services).some((s) => s.ports.some((p) => p.published));
+  const publishing = Object.values(model.services).some(publishesPorts);
   const edge = publishing
     ? new StackNetwork("edge-network", {
         networkName: `${model.networkName}-edge`,
@@ -86,12 +86,11 @@ export function deployOnSwarm(model: StackModel, material: StackMaterial, projec
   for (const service of Object.values(model.services)) {
     if (service.image.kind !== "build") continue;
     const key = imageKey(service.image);
-    const role = isTempoComponent(service.component) ? "tempo" : service.component;
-    if (!built.has(key)) built.set(key, new ServiceImage(`${role}-image`, { image: service.image, projectDir }));
+    if (!built.has(key)) built.set(key, new ServiceImage(imageResourceName(service), { image: service.image, projectDir }));
   }
   // The stack's volumes live on whichever nodes ran its tasks: a job on every node removes them on
   // destroy (unless the stack keeps its data). Every service depends on it, so it goes last.
-  const appImage = [...built.entries()].find(([key]) => key === imageKey(singleInstance(model.services, "app").image))?.[1];
+  const appImage = built.get(imageKey(singleInstance(model.services, "app").image));
   const hasVolumes = Object.values(model.services).some((s) => s.volumes.length > 0);
   const cleanup =
     hasVolumes && !model.config.keepDataVolume
@@ -115,7 +114,7 @@ export function deployOnSwarm(model: StackModel, material: StackMaterial, projec
         image: service.image.kind === "pinned" ? service.image.ref : service.image.imageName,
         ...(image ? { builtImageId: image.imageRef } : {}),
         networkId: network.id,
-        ...(edge && service.ports.some((p) => p.published) ? { edgeNetworkId: edge.id } : {}),
+        ...(edge && publishesPorts(service) ? { edgeNetworkId: edge.id } : {}),
         material,
         policy: swarmServicePolicy(engine, service),
       },

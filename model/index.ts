@@ -11,7 +11,7 @@ export { PROJECT_NAME, CONTAINER_PORTS } from "./constants";
 export { parseStackConfig, imagePinProblem, KNOWN_SETTINGS, COMPONENT_IDS, TEMPO_MODES, TLS_MODES } from "./config";
 export type { ObjectStorageConfig, ReplicatedTempoTarget } from "./config";
 export { StackConfigError } from "./errors";
-export { fileContentFrom, imageKey, instancesOfComponent, isTempoComponent, singleInstance, TEMPO_MICROSERVICES, TEMPO_MICROSERVICE_IDS } from "./services";
+export { fileContentFrom, imageKey, imageResourceName, instancesOfComponent, isTempoComponent, publishesPorts, singleInstance, TEMPO_MICROSERVICES, TEMPO_MICROSERVICE_IDS } from "./services";
 export type { TlsMaterialSource } from "./services";
 export type { ConfigProblem } from "./errors";
 export * from "./types";

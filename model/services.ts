@@ -308,6 +308,16 @@ export function singleInstance<S extends { component: ComponentId; id: InstanceI
   return found[0]!;
 }
 
+/** Whether a service publishes any port on its host (or, under Swarm, on its node or the mesh). */
+export function publishesPorts(service: Pick<ServiceModel, "ports">): boolean {
+  return service.ports.some((port) => port.published !== undefined);
+}
+
+/** The name of a service's image resource: its role, so every Tempo container shares `tempo-image`. */
+export function imageResourceName(service: Pick<ServiceModel, "component">): string {
+  return `${isTempoComponent(service.component) ? "tempo" : service.component}-image`;
+}
+
 export function portOf(service: Pick<ServiceModel, "id" | "ports">, name: string): PortModel {
   const port = service.ports.find((p) => p.name === name);
   if (!port) throw new Error(`model bug: ${service.id} has no port named ${name}`);
