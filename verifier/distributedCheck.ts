@@ -66,6 +66,16 @@ export interface IngesterView {
   down: string[];
   /** memberlist members each gossiping container sees (`instance` -> count) */
   memberlistMembers: Record<string, number>;
+  /** when Prometheus last scraped each Tempo container (`instance` -> epoch ms of its `up` sample), where /federate says */
+  scrapedAtMs: Record<string, number>;
+}
+
+/**
+ * Containers Prometheus has not scraped since `sinceMs`: their series are still the values of
+ * whatever ran under that name before (a replaced ingester's old counter), not a baseline.
+ */
+export function scrapedBefore(view: IngesterView, sinceMs: number): string[] {
+  return Object.entries(view.scrapedAtMs).filter(([, at]) => at < sinceMs).map(([instance]) => instance).sort();
 }
 
 export function readIngesterView(metrics: ParsedMetrics): IngesterView {
@@ -78,7 +88,12 @@ export function readIngesterView(metrics: ParsedMetrics): IngesterView {
   const anyRing = sumMetric(metrics, DISTRIBUTED_METRICS.ringMembers, isIngesterRing);
   const down = Object.entries(sumByLabel(metrics, DISTRIBUTED_METRICS.scrapeUp, 'instance')).filter(([, up]) => up === 0).map(([instance]) => instance).sort();
   const memberlistMembers = sumByLabel(metrics, DISTRIBUTED_METRICS.memberlistMembers, 'instance');
-  return { tracesCreated, failedFlushes, activeInRing: anyRing === undefined ? undefined : (watcher ? activeByWatcher[watcher] : 0), ringStates, down, memberlistMembers };
+  const scrapedAtMs: Record<string, number> = {};
+  for (const sample of metrics.get(DISTRIBUTED_METRICS.scrapeUp)?.samples ?? []) {
+    const instance = sample.labels.instance;
+    if (instance !== undefined && sample.timestampMs !== undefined) scrapedAtMs[instance] = sample.timestampMs;
+  }
+  return { tracesCreated, failedFlushes, activeInRing: anyRing === undefined ? undefined : (watcher ? activeByWatcher[watcher] : 0), ringStates, down, memberlistMembers, scrapedAtMs };
 }
 
 export interface DistributedSummary {

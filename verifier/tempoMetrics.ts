@@ -21,6 +21,8 @@ export class NotPrometheusError extends Error {
 export interface MetricSample {
   labels: Record<string, string>;
   value: number;
+  /** The sample's own timestamp when the exposition gives one (Prometheus /federate: its scrape time) */
+  timestampMs?: number;
 }
 
 export interface MetricFamily {
@@ -76,7 +78,8 @@ export function parsePrometheusText(text: string): ParsedMetrics {
           `the body is not Prometheus text exposition: metric ${family.name} has value "${excerpt(sample.value)}"`,
         );
       }
-      samples.push({ labels: sample.labels ?? {}, value: parsePromFloat(sample.value) });
+      const timestampMs = sample.timestamp_ms === undefined ? undefined : Number(sample.timestamp_ms);
+      samples.push({ labels: sample.labels ?? {}, value: parsePromFloat(sample.value), ...(timestampMs !== undefined && Number.isFinite(timestampMs) ? { timestampMs } : {}) });
     }
     const existing = families.get(family.name);
     if (existing) {

@@ -35,7 +35,7 @@ import { type LookupOutcome, lookupTrace } from './traceLookup';
 import { driveApp } from './traffic';
 import { probeTlsEndpoint, type ProbeResult } from './collectorProbe';
 import { checkSwarmTasks, dockerSwarmReader, type SwarmReader, type SwarmSummary } from './swarmTasks';
-import { checkDistributed, type DistributedSummary, federateUrl, type IngesterView, readIngesterView, withSummedIncrease, writeQuorum } from './distributedCheck';
+import { checkDistributed, type DistributedSummary, federateUrl, type IngesterView, readIngesterView, scrapedBefore, withSummedIncrease, writeQuorum } from './distributedCheck';
 
 export type Outcome = 'verified' | 'not_verified' | 'unreachable';
 export type Stage = 'ready' | 'metrics' | 'traffic' | 'poll' | 'done' | 'prometheus';
@@ -308,12 +308,26 @@ export async function runVerification(options: VerifyOptions, deps: VerifyDeps =
     }
   };
 
-  /** The "before" reading; through Prometheus, once it has scraped Tempo (up to a quarter of the deadline). */
+  /**
+   * The "before" reading; through Prometheus, once it has scraped Tempo (up to a quarter of the
+   * deadline), and once it has scraped every Tempo container since this run began: a container
+   * replaced just before (new ingesters under old names) still shows its predecessor's counter
+   * until its first scrape, and a baseline taken from that would swallow part of the traffic.
+   */
+  const startedWallMs = Date.now();
   const firstReading = async (): ReturnType<typeof readTempo> => {
     const waitUntil = now() + (options.deadlineSeconds * 1000) / 4;
     for (;;) {
       try {
-        return await readTempo();
+        const reading = await readTempo();
+        const stale = reading.ingesters ? scrapedBefore(reading.ingesters, startedWallMs) : [];
+        if (stale.length === 0 || now() >= waitUntil) {
+          if (stale.length > 0) result.notes.push(`the "before" reading has containers Prometheus had not scraped since the run began: ${stale.join(', ')}`);
+          return reading;
+        }
+        progress.update(`waiting for Prometheus to scrape ${stale.length} Tempo container(s) again before the "before" reading`);
+        await pause(options.pollIntervalMs);
+        continue;
       } catch (err) {
         if (!(err instanceof NothingScrapedYet) || now() >= waitUntil) {
           if (err instanceof NothingScrapedYet) {

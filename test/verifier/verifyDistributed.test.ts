@@ -154,6 +154,20 @@ describe('runVerification with --ingesters (counters through Prometheus /federat
     assert.equal(r.outcome, 'verified', JSON.stringify(r.diagnoses, null, 2));
   });
 
+  test('ingesters replaced just before: the "before" reading waits until Prometheus scraped every container since the run began', async () => {
+    // Until the 3rd reading, /federate still holds the old ingester-2's counter (60, scraped before
+    // the run): a baseline of 60 would swallow the new ingester-2's first 10 traces (it starts at 50).
+    const started = Date.now();
+    const up = { 'tempo-ingester-1:3200': 1 as const, 'tempo-ingester-2:3200': 1 as const, 'tempo-ingester-3:3200': 1 as const };
+    const { client, state } = stackDouble((sent, call) =>
+      call < 3 ? { ...quorumWrites(sent), created: [50 + sent, 60, 60], up, scrapedAtMs: started - 5000 } : { ...quorumWrites(sent), up, scrapedAtMs: Date.now() },
+    );
+    const r = await runVerification(options(), { client });
+    assert.equal(r.outcome, 'verified', JSON.stringify(r.diagnoses, null, 2));
+    assert.ok(state.federateCalls >= 4, `waited for a fresh scrape (${state.federateCalls} calls)`);
+    assert.deepEqual(r.distributed?.tracesCreatedPerIngester, { 'tempo-ingester-1:3200': 10, 'tempo-ingester-2:3200': 10, 'tempo-ingester-3:3200': 0 });
+  });
+
   test('flushes failing meanwhile: verified, with a FLUSHES_FAILING warning', async () => {
     const { client } = stackDouble((sent, call) => ({ ...quorumWrites(sent), failedFlushes: [0, call === 0 ? 0 : 2, 0] }));
     const r = await runVerification(options(), { client });

@@ -13,6 +13,8 @@ export type RingState = 'ACTIVE' | 'JOINING' | 'LEAVING' | 'PENDING' | 'Unhealth
 export interface FederateScript {
   /** Prometheus has scraped nothing yet: /federate answers with an empty body */
   nothingScraped?: boolean;
+  /** the scrape time every sample carries (default FEDERATE_TIMESTAMP, a fixed past instant) */
+  scrapedAtMs?: number;
   /** traces created per ingester replica (1-based by position); undefined: that ingester has no series yet */
   created?: Array<number | undefined>;
   /** tempo_ring_members{name="ingester"} as each watcher (`instance`, e.g. tempo-distributor-1:3200) reports it, by state */
@@ -29,7 +31,7 @@ export interface FederateScript {
 
 export function federateText(script: FederateScript): string {
   if (script.nothingScraped) return '';
-  const ts = FEDERATE_TIMESTAMP;
+  const ts = script.scrapedAtMs ?? FEDERATE_TIMESTAMP;
   const lines: string[] = [];
   if (script.distributor) {
     const d = script.distributor;
