@@ -16,7 +16,8 @@ import { promisify } from "node:util";
 import { renderCollectorConfig } from "../../configs/collector/collectorConfig";
 import { renderTempoConfig } from "../../configs/tempo/tempoConfig";
 import { CONTAINER_PATHS } from "../../model/constants";
-import { isTempoComponent } from "../../model";
+import { buildStackModel, isTempoComponent, parseStackConfig } from "../../model";
+import { renderStackConfigs } from "../../configs/renderStackConfigs";
 import type { StackTopology } from "../../model";
 import type { InputAlteration } from "../../e2e/deploy/realValueMocks";
 import { deployTools, prepareRealComponents } from "../../e2e/deploy/prepare";
@@ -388,10 +389,29 @@ describe("end to end: the program's own resources through OpenTofu and the real 
    * image, running the program's own config check once instead of the service; returns its exit code
    * per stack (0 = accepted), failing with the check's output otherwise.
    */
+  /**
+   * A stack file's settings for a check on this engine. A Swarm stack registers its configs as Swarm
+   * configs, not container uploads: it is checked with the same settings on one host, after
+   * asserting that the config it registers is byte for byte the one checked.
+   */
+  function onOneHost(stack: string, service: "tempo" | "collector"): Settings {
+    const settings = stackFileSettings(stack);
+    if (settings.engine !== "swarm") return settings;
+    const { engine: _engine, swarm: _swarm, ...dockerSettings } = settings;
+    const path = service === "tempo" ? CONTAINER_PATHS.tempo.configFile : CONTAINER_PATHS.collector.configFile;
+    const rendered = (s: Settings): string[] =>
+      Object.values(renderStackConfigs(buildStackModel(parseStackConfig(stack, s))).services)
+        .flatMap((svc) => svc.files.filter((f) => f.path === path).map((f) => (f.content as { text: string }).text));
+    const onSwarm = [...new Set(rendered(settings))];
+    assert.equal(onSwarm.length, 1, `${stack}: one ${service} config for every task`);
+    assert.deepEqual([...new Set(rendered(dockerSettings))], onSwarm, `${stack}: the ${service} config checked on one host must be the one the swarm stack registers`);
+    return dockerSettings;
+  }
+
   async function checkRenderedConfigs(service: "tempo" | "collector"): Promise<Record<string, number>> {
     const checked: Record<string, number> = {};
     for (const stack of stackFiles()) {
-      const settings = stackFileSettings(stack);
+      const settings = onOneHost(stack, service);
       const model = topologyOf(stack, settings);
       // Every Tempo container (one, or each microservice's replicas: one config, different -target), or the collector.
       const targets = Object.values(model.services).filter((s) => (service === "tempo" ? isTempoComponent(s.component) : s.component === "collector")).map((s) => s.id);
