@@ -47,9 +47,8 @@ export function swarmServicePolicy(engine: SwarmEngine, service: ServiceModel): 
   };
 }
 
-/** The app image's reference as nodes run it (it has `node`, which the volume cleanup job uses). */
-function appImageRef(model: StackModel): string {
-  const image = singleInstance(model.services, "app").image;
+/** An image's reference as every node runs it: the pinned tag, or the tag the program builds. */
+function nodeImageRef(image: ServiceModel["image"]): string {
   return image.kind === "pinned" ? image.ref : image.imageName;
 }
 
@@ -97,7 +96,8 @@ export function deployOnSwarm(model: StackModel, material: StackMaterial, projec
       ? new SwarmVolumeCleanup("volume-cleanup", {
           stackName: model.stackName,
           volumeLabel: `tracing-stack.stack=${model.stackName}`,
-          image: appImageRef(model),
+          // The app image has `node`, which the cleanup job runs.
+          image: nodeImageRef(singleInstance(model.services, "app").image),
           engineSocket: engine.engineSocket,
           ...(dockerHost ? { dockerHost } : {}),
         }, { dependsOn: appImage ? [appImage] : [] })
@@ -111,7 +111,7 @@ export function deployOnSwarm(model: StackModel, material: StackMaterial, projec
       id,
       {
         service,
-        image: service.image.kind === "pinned" ? service.image.ref : service.image.imageName,
+        image: nodeImageRef(service.image),
         ...(image ? { builtImageId: image.imageRef } : {}),
         networkId: network.id,
         ...(edge && publishesPorts(service) ? { edgeNetworkId: edge.id } : {}),
